@@ -1,0 +1,3 @@
+from ghost.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The command line: a thin typer layer over the core. One module per command.
+
+Nothing here imports the SDKs or langchain at start-up; commands import the core lazily.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ghost import __version__
+from ghost.cli import cache_cmd, summarize
+
+app = typer.Typer(
+    name="ghost",
+    help="Turn very long sources into short, useful writing: a cheap model reads everything, "
+         "a strong model writes the result.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(summarize.app)
+app.add_typer(cache_cmd.app, name="cache")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ghost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """ghost: cheap-map / strong-reduce writing from very long sources."""
+
+
+def main() -> None:
+    app()

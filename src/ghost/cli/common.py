@@ -1,0 +1,102 @@
+"""Options every model-calling command shares, and the edge where errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ghost.errors import GhostError
+from ghost.pipeline.options import RunOptions
+
+MODEL_HELP = "provider:model, e.g. anthropic:claude-haiku-4-5 or openai:gpt-4o-mini"
+
+MapModel = Annotated[str | None, typer.Option("--map-model", help=f"Cheap model that reads every chunk ({MODEL_HELP}).", envvar="GHOST_MAP_MODEL", show_default=False)]
+ReduceModel = Annotated[str | None, typer.Option("--reduce-model", help=f"Strong model that writes the result ({MODEL_HELP}).", envvar="GHOST_REDUCE_MODEL", show_default=False)]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for openai: models (Ollama, vLLM, llama.cpp), e.g. http://localhost:11434/v1.", show_default=False)]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Cache folder [env GHOST_CACHE_DIR, default ./cache].", show_default=False)]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Write the result here (default: stdout).", show_default=False)]
+JsonReport = Annotated[bool, typer.Option("--json", help="Print a machine-readable run report on stdout.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the plan (chunks, tokens, calls, cost) and make no call.")]
+Budget = Annotated[float | None, typer.Option("--budget", help="Refuse to start above this estimate (USD); stop before spending past it.", show_default=False)]
+Concurrency = Annotated[int, typer.Option("--concurrency", help="Model calls in flight at once.")]
+Patience = Annotated[float, typer.Option("--patience", help="Seconds a call may wait out rate limits and outages before failing.")]
+Templates = Annotated[str | None, typer.Option("--templates", help="Folder of prompt templates overriding the built-in ones file by file.", show_default=False)]
+ModelsFile = Annotated[str | None, typer.Option("--models-file", help="TOML models table merged over the built-in one [env GHOST_MODELS].", show_default=False)]
+ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk the map model reads.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but the result and errors.")]
+Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail; -v also shows tracebacks.")]
+
+
+def run_options(**kwargs: Any) -> RunOptions:
+    return RunOptions(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+class Console:
+    """Where a command's words go: results to stdout, everything else to stderr."""
+
+    def __init__(self, quiet: bool, verbose: int, as_json: bool):
+        self.quiet, self.verbose, self.as_json = quiet, verbose, as_json
+        self._progress_shown = False
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.clear_progress()
+            typer.echo(message, err=True)
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        if self.quiet or not sys.stderr.isatty():
+            return
+        sys.stderr.write(f"\r{label} {done}/{total}")
+        sys.stderr.flush()
+        self._progress_shown = True
+
+    def clear_progress(self) -> None:
+        if self._progress_shown:
+            sys.stderr.write("\r\033[K")
+            self._progress_shown = False
+
+    def result(self, text: str) -> None:
+        typer.echo(text)
+
+    def report(self, data: dict[str, Any]) -> None:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def cli_errors(verbose: int) -> Iterator[None]:
+    """Turn domain errors into one line on stderr and their exit code (traceback with -v)."""
+    try:
+        yield
+    except GhostError as exc:
+        if verbose:
+            logging.getLogger("ghost").exception("failed")
+        typer.echo(f"ghost: error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("ghost: interrupted; finished calls are cached", err=True)
+        raise typer.Exit(130) from None
+
+
+def setup(quiet: bool, verbose: int, log_file: str | None = None) -> None:
+    from ghost.logs import configure_logging
+    from ghost.models.keys import secret_values
+
+    configure_logging(verbose, quiet, secret_values(), log_file)
+
+
+def progress_callback(console: Console, label: str, total: int) -> Callable[..., None]:
+    done = [0]
+
+    def tick(*_: object) -> None:
+        done[0] += 1
+        console.progress(label, done[0], total)
+
+    return tick

@@ -1,0 +1,49 @@
+"""Domain errors. The CLI turns each into one line and an exit code; the core never exits."""
+
+from __future__ import annotations
+
+
+class GhostError(Exception):
+    """Base class. `exit_code` is what the CLI returns for it."""
+
+    exit_code = 1
+
+
+class InputError(GhostError):
+    """Bad input or usage: a missing path, an empty or binary file, a bad option."""
+
+    exit_code = 2
+
+
+class ConfigError(GhostError):
+    """Bad configuration: a malformed models table, a template that does not render."""
+
+    exit_code = 2
+
+
+class MissingKeyError(ConfigError):
+    """No API key for a provider that the run needs."""
+
+
+class BudgetError(GhostError):
+    """The estimate exceeds --budget before the run starts."""
+
+    exit_code = 2
+
+
+class BudgetExceeded(GhostError):
+    """Actual spend would pass --budget during the run; the run stopped cleanly."""
+
+    exit_code = 1
+
+
+class ModelCallError(GhostError):
+    """A model call failed for good (after retries, or with a non-retryable status)."""
+
+    exit_code = 1
+
+
+class LockHeld(GhostError):
+    """Another run holds the workspace lock."""
+
+    exit_code = 75

@@ -1,0 +1,1 @@
+"""Ingest: turn files on disk (text, transcripts, samples, mail) into typed records."""

@@ -1,0 +1,112 @@
+"""Usage and cost per stage, and the budget guard that stops a run before it overspends."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ghost.errors import BudgetExceeded
+from ghost.models.catalog import ModelInfo
+from ghost.models.protocol import Usage
+
+
+@dataclass
+class StageTotals:
+    model: str = ""
+    calls: int = 0        # calls that reached a provider
+    cached: int = 0       # calls answered from ghost's cache (free)
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    cost_known: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"model": self.model, "calls": self.calls, "cached": self.cached, **asdict(self.usage)}
+        d["cost_usd"] = round(self.cost, 6) if self.cost_known else None
+        return d
+
+
+def usage_cost(info: ModelInfo, usage: Usage, discount: float = 0.0) -> float | None:
+    if info.prices is None:
+        return None
+    return info.prices.cost(usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
+                            usage.cache_read_tokens, discount)
+
+
+class Ledger:
+    """Thread-safe totals per stage, plus reservations for calls in flight against a budget."""
+
+    def __init__(self, budget: float | None = None):
+        self.budget = budget
+        self.stages: dict[str, StageTotals] = {}
+        self._reserved = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> float:
+        return sum(s.cost for s in self.stages.values())
+
+    def reserve(self, estimate: float) -> None:
+        """Claim `estimate` dollars for a call about to start, or raise BudgetExceeded."""
+        with self._lock:
+            if self.budget is not None and self.spent + self._reserved + estimate > self.budget:
+                raise BudgetExceeded(
+                    f"budget ${self.budget:.2f} reached: spent ${self.spent:.4f}, the next call "
+                    f"would pass it; finished calls are cached, so re-running with a larger "
+                    "--budget pays only for what is left")
+            self._reserved += estimate
+
+    def release(self, estimate: float) -> None:
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - estimate)
+
+    def record(self, stage: str, info: ModelInfo, usage: Usage, *, cached: bool,
+               discount: float = 0.0) -> None:
+        with self._lock:
+            totals = self.stages.setdefault(stage, StageTotals(model=info.spec))
+            if cached:
+                totals.cached += 1
+                return
+            totals.calls += 1
+            totals.usage = totals.usage + usage
+            cost = usage_cost(info, usage, discount)
+            if cost is None:
+                totals.cost_known = False
+            else:
+                totals.cost += cost
+
+    @property
+    def calls(self) -> int:
+        return sum(s.calls for s in self.stages.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "total_cost_usd": round(self.spent, 6),
+                "cost_complete": all(s.cost_known for s in self.stages.values()),
+                "budget_usd": self.budget}
+
+    def render(self) -> str:
+        """A short table for stderr."""
+        rows = [("stage", "model", "calls", "cached", "input", "output", "cache w", "cache r",
+                 "cost")]
+        for name, s in self.stages.items():
+            u = s.usage
+            cost = f"${s.cost:.4f}" if s.cost_known else "unknown"
+            rows.append((name, s.model, str(s.calls), str(s.cached), f"{u.input_tokens:,}",
+                         f"{u.output_tokens:,}", f"{u.cache_write_tokens:,}",
+                         f"{u.cache_read_tokens:,}", cost))
+        total = f"${self.spent:.4f}" + ("" if self.to_dict()["cost_complete"] else " + unknown")
+        rows.append(("total", "", str(self.calls), "", "", "", "", "", total))
+        return format_table(rows)
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
+                                                                                    strict=True))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

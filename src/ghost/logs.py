@@ -1,0 +1,47 @@
+"""Logging set-up with a filter that scrubs API keys from every record, whoever logs it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+REDACTED = "[REDACTED]"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        clean = message
+        for secret in self.secrets:
+            clean = clean.replace(secret, REDACTED)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def configure_logging(verbose: int, quiet: bool, secrets: Iterable[str],
+                      log_file: str | None = None) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else \
+        logging.INFO if verbose == 1 else logging.WARNING
+    redact = RedactSecrets(secrets)
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    for handler in handlers:
+        handler.addFilter(redact)
+        handler.setFormatter(logging.Formatter("ghost: %(message)s" if not verbose
+                                               else "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    # The SDKs and httpx log request details at DEBUG; keep them out unless -vv.
+    for noisy in ("httpx", "httpcore", "anthropic", "openai"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose > 2 else logging.WARNING)

@@ -1,0 +1,66 @@
+"""Map every chunk to notes with the map model, concurrently; cached per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ghost.models.protocol import Completion, Message, Request
+from ghost.models.runner import Runner, Stage
+from ghost.templates import Templates
+
+NOTHING = "NOTHING"
+
+
+class ChunkLike(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Notes:
+    index: int
+    label: str
+    text: str
+
+    @property
+    def empty(self) -> bool:
+        return is_nothing(self.text)
+
+
+def is_nothing(text: str) -> bool:
+    stripped = text.strip().strip(".*_ ").upper()
+    return not stripped or stripped == NOTHING
+
+
+def expected_notes_tokens(chunk_tokens: int, max_tokens: int) -> int:
+    """What a map call is expected to write: used for cost estimates and budget reservations."""
+    return max(64, min(max_tokens, chunk_tokens // 5))
+
+
+def map_requests(chunks: Sequence[ChunkLike], templates: Templates, *, template: str,
+                 title: str, max_tokens: int, **variables: object) -> list[Request]:
+    requests = []
+    for chunk in chunks:
+        prompt = templates.render(template, title=title, part=chunk.index + 1, parts=len(chunks),
+                                  label=chunk.label, text=chunk.text, **variables)
+        requests.append(Request(system=prompt.system, messages=(Message.user(prompt.user),),
+                                max_tokens=max_tokens, temperature=0.0, stage="map"))
+    return requests
+
+
+def map_chunks(runner: Runner, stage: Stage, chunks: Sequence[ChunkLike],
+               requests: Sequence[Request],
+               on_done: Callable[[int, Completion], None] | None = None) -> list[Notes]:
+    expected = [expected_notes_tokens(c.tokens, r.max_tokens)
+                for c, r in zip(chunks, requests, strict=True)]
+    completions = runner.map(stage, requests, expected_output=expected, on_done=on_done)
+    return [Notes(c.index, c.label, done.text.strip())
+            for c, done in zip(chunks, completions, strict=True)]

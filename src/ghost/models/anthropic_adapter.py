@@ -1,0 +1,74 @@
+"""Claude through the official `anthropic` SDK (Messages API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ghost.models.catalog import ModelInfo
+from ghost.models.errors_map import translate
+from ghost.models.keys import Endpoint
+from ghost.models.protocol import Completion, Request, Usage
+
+# The SDK refuses non-streaming requests it expects to run past ten minutes (~21k max_tokens).
+STREAM_FROM_MAX_TOKENS = 8192
+CACHE_MARK = {"type": "ephemeral"}
+
+
+def _block(text: str, cache: bool) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "text", "text": text}
+    if cache:
+        block["cache_control"] = CACHE_MARK
+    return block
+
+
+def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
+    """The Messages API body for `request` (also used for batch submissions)."""
+    params: dict[str, Any] = {
+        "model": info.name,
+        "max_tokens": request.max_tokens,
+        "messages": [
+            {"role": m.role, "content": [_block(p.text, p.cache) for p in m.parts if p.text]}
+            for m in request.messages
+        ],
+    }
+    if request.system:
+        params["system"] = [_block(request.system, request.cache_system)]
+    if request.temperature is not None and info.supports_temperature:
+        params["temperature"] = request.temperature
+    return params
+
+
+def parse_message(message: Any) -> Completion:
+    text = "".join(getattr(b, "text", "") for b in message.content if b.type == "text")
+    u = message.usage
+    usage = Usage(
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_write_tokens=getattr(u, "cache_creation_input_tokens", 0) or 0,
+        cache_read_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
+    )
+    return Completion(text, usage, message.model, message.stop_reason or "")
+
+
+class AnthropicModel:
+    def __init__(self, info: ModelInfo, endpoint: Endpoint, timeout: float = 600.0):
+        import anthropic
+
+        self.info = info
+        self.spec = info.spec
+        self.endpoint = endpoint
+        self._client = anthropic.Anthropic(api_key=endpoint.api_key, base_url=endpoint.base_url,
+                                           max_retries=0, timeout=timeout)
+
+    def complete(self, request: Request) -> Completion:
+        params = build_params(self.info, request)
+        try:
+            if request.max_tokens >= STREAM_FROM_MAX_TOKENS:
+                with self._client.messages.stream(**params) as stream:
+                    return parse_message(stream.get_final_message())
+            return parse_message(self._client.messages.create(**params))
+        except Exception as exc:
+            translated = translate(exc, "anthropic", self.info.name)
+            if translated is exc:
+                raise
+            raise translated from None

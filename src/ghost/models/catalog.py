@@ -1,0 +1,148 @@
+"""The model table: which provider serves a model, its context window and its prices.
+
+Everything model-specific lives in `ghost/data/models.toml`; users extend or override it with
+their own TOML file (GHOST_MODELS or --models-file). Nothing else in ghost hard-codes a model.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ghost.errors import ConfigError, InputError
+
+PROVIDERS = ("anthropic", "openai", "local")
+# Used when a model is missing from the table: generous enough to plan, flagged as unknown.
+_UNKNOWN_CONTEXT = 128_000
+_UNKNOWN_MAX_OUTPUT = 8_192
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+    def cost(self, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0,
+             cache_read_tokens: int = 0, discount: float = 0.0) -> float:
+        total = (input_tokens * self.input + output_tokens * self.output
+                 + cache_write_tokens * self.cache_write + cache_read_tokens * self.cache_read)
+        return total / 1e6 * (1.0 - discount)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    provider: str
+    name: str
+    context: int
+    max_output: int
+    prices: Prices | None  # None: not in the table, cost unknown
+    cache_min_tokens: int = 1024
+    supports_temperature: bool = True
+    tokenizer: str | None = None
+    token_margin: float = 0.0
+    batch_discount: float = 0.5
+    known: bool = True
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    defaults: dict[str, str]
+    providers: dict[str, dict[str, Any]]
+    models: dict[str, dict[str, Any]]
+
+    def provider_for(self, name: str) -> str | None:
+        for provider, conf in self.providers.items():
+            if any(name.startswith(p) for p in conf.get("prefixes", [])):
+                return provider
+        return None
+
+    def resolve(self, spec: str) -> ModelInfo:
+        """`provider:model` or a bare model name (provider picked by prefix) → ModelInfo."""
+        provider, name = split_spec(spec, self)
+        entry = self.models.get(f"{provider}:{name}")
+        pconf = self.providers.get(provider, {})
+        margin = float(pconf.get("token_margin", 0.0))
+        discount = float(pconf.get("batch_discount", 0.5))
+        if entry is None:
+            return ModelInfo(provider, name, _UNKNOWN_CONTEXT, _UNKNOWN_MAX_OUTPUT, None,
+                             token_margin=margin, batch_discount=discount, known=False)
+        try:
+            inp = float(entry["input"])
+            prices = Prices(inp, float(entry["output"]), float(entry.get("cache_write", inp)),
+                            float(entry.get("cache_read", inp)))
+            return ModelInfo(
+                provider, name, int(entry["context"]),
+                int(entry.get("max_output", _UNKNOWN_MAX_OUTPUT)), prices,
+                cache_min_tokens=int(entry.get("cache_min_tokens", 1024)),
+                supports_temperature=bool(entry.get("temperature", True)),
+                tokenizer=entry.get("tokenizer"),
+                token_margin=float(entry.get("token_margin", margin)),
+                batch_discount=float(entry.get("batch_discount", discount)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"models table: entry {provider}:{name} is incomplete or "
+                              f"malformed ({exc!r}); it needs context, input and output") from None
+
+
+def split_spec(spec: str, catalog: Catalog | None = None) -> tuple[str, str]:
+    spec = spec.strip()
+    if ":" in spec:
+        provider, _, name = spec.partition(":")
+        if provider in PROVIDERS:
+            if not name:
+                raise InputError(f"model '{spec}': missing the model name after '{provider}:'")
+            return provider, name
+    provider_guess = (catalog or load_catalog()).provider_for(spec)
+    if provider_guess is None:
+        raise InputError(f"model '{spec}': cannot tell the provider; write it as provider:model "
+                         f"with provider one of {', '.join(PROVIDERS)}")
+    return provider_guess, spec
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"models file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"models file {path}: not valid TOML ({exc})") from None
+
+
+@lru_cache(maxsize=8)
+def _load(override: str | None) -> Catalog:
+    text = resources.files("ghost").joinpath("data/models.toml").read_text("utf-8")
+    table = tomllib.loads(text)
+    if override:
+        table = _merge(table, _read_toml(Path(override)))
+    return Catalog(dict(table.get("defaults", {})), dict(table.get("providers", {})),
+                   dict(table.get("models", {})))
+
+
+def load_catalog(override: str | Path | None = None) -> Catalog:
+    """The built-in table merged with `override` (or $GHOST_MODELS) when given."""
+    path = override or os.environ.get("GHOST_MODELS") or None
+    return _load(str(path) if path else None)

@@ -1,0 +1,58 @@
+"""API keys and endpoints, resolved in one place with one helpful error."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ghost.errors import MissingKeyError
+from ghost.models.catalog import load_catalog
+
+# OpenAI-compatible local servers (Ollama, vLLM, llama.cpp) ignore the key but the SDK wants one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True, repr=False)
+class Endpoint:
+    provider: str
+    api_key: str
+    base_url: str | None
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"Endpoint(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    @property
+    def host(self) -> str:
+        """Where requests go, for the manifest: scheme://host[:port], no credentials or path."""
+        if not self.base_url:
+            return "api.anthropic.com" if self.provider == "anthropic" else "api.openai.com"
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+def resolve_endpoint(provider: str, base_url: str | None = None) -> Endpoint:
+    """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment."""
+    conf = load_catalog().providers.get(provider, {})
+    key_env = conf.get("key_env", f"{provider.upper()}_API_KEY")
+    url = base_url or os.environ.get(conf.get("base_url_env", f"{provider.upper()}_BASE_URL")) or None
+    key = os.environ.get(key_env, "").strip()
+    if key:
+        return Endpoint(provider, key, url)
+    if provider == "openai" and base_url:
+        return Endpoint(provider, PLACEHOLDER_KEY, url)
+    raise MissingKeyError(missing_key_message(provider, key_env))
+
+
+def missing_key_message(provider: str, key_env: str) -> str:
+    return (f"no API key for {provider}: set {key_env}, or point a stage at a local or "
+            "OpenAI-compatible server (e.g. --map-model openai:llama3.1 --reduce-model "
+            "openai:llama3.1 --base-url http://localhost:11434/v1); --dry-run shows the plan "
+            "and its cost without a key")
+
+
+def secret_values() -> list[str]:
+    """Every key value in the environment, for redaction in logs."""
+    names = [p.get("key_env", "") for p in load_catalog().providers.values()]
+    names += ["ANTHROPIC_AUTH_TOKEN"]
+    return [v for v in (os.environ.get(n, "").strip() for n in names if n) if len(v) >= 8]

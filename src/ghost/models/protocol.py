@@ -1,0 +1,116 @@
+"""The one small model protocol every provider adapter implements."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of a message. `cache=True` marks the end of a stable prefix worth caching."""
+
+    text: str
+    cache: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def user(cls, *texts: str | Part) -> Message:
+        return cls("user", tuple(t if isinstance(t, Part) else Part(t) for t in texts))
+
+    @classmethod
+    def assistant(cls, text: str) -> Message:
+        return cls("assistant", (Part(text),))
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a stage asks of a model. `system` holds only our own instructions, never user data."""
+
+    system: str
+    messages: tuple[Message, ...]
+    max_tokens: int = 2048
+    temperature: float | None = 0.0
+    cache_system: bool = False
+    stage: str = "call"  # for the ledger and manifest only; not sent, not part of the cache key
+
+    def payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("stage")
+        return data
+
+    def digest(self) -> str:
+        """sha256 of everything that is sent, for cache keys and the manifest."""
+        blob = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    @property
+    def text_size(self) -> int:
+        return len(self.system) + sum(len(m.text) for m in self.messages)
+
+
+@dataclass
+class Usage:
+    """Token counts normalised across providers: `input_tokens` excludes cache reads and writes."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens,
+                     self.output_tokens + other.output_tokens,
+                     self.cache_write_tokens + other.cache_write_tokens,
+                     self.cache_read_tokens + other.cache_read_tokens)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+
+@dataclass
+class Completion:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    stop_reason: str = ""
+    cached: bool = False  # served from ghost's own cache: no call, no cost
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "usage": asdict(self.usage), "model": self.model,
+                "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Completion:
+        return cls(text=str(data["text"]), usage=Usage(**data.get("usage", {})),
+                   model=str(data.get("model", "")), stop_reason=str(data.get("stop_reason", "")),
+                   cached=True)
+
+
+class RetryableError(Exception):
+    """A transient provider failure (429, 529, 5xx, connection). `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class Model(Protocol):
+    """An adapter: one provider, one model. Adapters do no retries; the runner does."""
+
+    spec: str
+
+    def complete(self, request: Request) -> Completion: ...

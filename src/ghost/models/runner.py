@@ -1,0 +1,170 @@
+"""Run model calls: cache first, then the provider, with patience for rate limits.
+
+Retries live here and only here (SDK clients are built with max_retries=0). A 429 pauses every
+worker until its retry-after has passed, so a big job backs off as one instead of hammering.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from ghost.cache import ResponseCache
+from ghost.errors import ModelCallError
+from ghost.ledger import Ledger, usage_cost
+from ghost.manifest import Manifest
+from ghost.models.catalog import ModelInfo
+from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
+from ghost.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+DEFAULT_PATIENCE = 1800.0  # seconds one call may spend waiting out failures before giving up
+MAX_BACKOFF = 120.0
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A model bound to a pipeline stage: what the runner needs to call, cache and bill."""
+
+    name: str
+    model: Model
+    info: ModelInfo
+    endpoint: str
+
+
+class PauseGate:
+    """Shared pause: when one call is told to wait, new calls wait too."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._until = 0.0
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, self._clock() + seconds)
+
+    def remaining(self) -> float:
+        with self._lock:
+            return max(0.0, self._until - self._clock())
+
+
+def estimate_cost(info: ModelInfo, request: Request, expected_output: int | None = None) -> float:
+    """Dollars a request should cost, before the call (0 when the model has no price)."""
+    text = request.system + "".join(m.text for m in request.messages)
+    tokens = count_tokens(text, info.tokenizer, info.token_margin)
+    usage = Usage(tokens, expected_output if expected_output is not None else request.max_tokens)
+    return usage_cost(info, usage) or 0.0
+
+
+class Runner:
+    def __init__(self, ledger: Ledger, cache: ResponseCache | None = None,
+                 manifest: Manifest | None = None, *, concurrency: int = DEFAULT_CONCURRENCY,
+                 patience: float = DEFAULT_PATIENCE, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ledger = ledger
+        self.cache = cache
+        self.manifest = manifest
+        self.concurrency = max(1, concurrency)
+        self.patience = patience
+        self._sleep = sleep
+        self._gate = PauseGate(clock)
+
+    def call(self, stage: Stage, request: Request, *, expected_output: int | None = None,
+             **manifest_extra: object) -> Completion:
+        key = ResponseCache.key(stage.info.provider, stage.info.name, request.digest())
+        hit = self.cache.get(key) if self.cache else None
+        if hit is not None:
+            completion = Completion.from_json(hit)
+            self.ledger.record(request.stage, stage.info, completion.usage, cached=True)
+            self._note(stage, request, key, completion, manifest_extra)
+            return completion
+        reserve = estimate_cost(stage.info, request, expected_output)
+        self.ledger.reserve(reserve)
+        try:
+            completion = self._with_retries(stage, request)
+        finally:
+            self.ledger.release(reserve)
+        self.ledger.record(request.stage, stage.info, completion.usage, cached=False)
+        if self.cache is not None and completion.text.strip():
+            self.cache.set(key, completion.to_json())
+        self._note(stage, request, key, completion, manifest_extra)
+        return completion
+
+    def map(self, stage: Stage, requests: Sequence[Request], *,
+            expected_output: Sequence[int] | None = None,
+            on_done: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        """Run `requests` with at most `concurrency` in flight; results in input order.
+
+        The first failure (budget, a non-retryable error, patience exhausted) cancels what has
+        not started and is raised once the calls already in flight have finished.
+        """
+        results: list[Completion | None] = [None] * len(requests)
+        stop = threading.Event()
+
+        def one(i: int) -> None:
+            if stop.is_set():
+                return
+            expected = expected_output[i] if expected_output is not None else None
+            try:
+                results[i] = self.call(stage, requests[i], expected_output=expected)
+            except BaseException:
+                stop.set()  # calls not yet started return at once
+                raise
+            if on_done is not None:
+                on_done(i, results[i])  # type: ignore[arg-type]
+
+        workers = min(self.concurrency, max(1, len(requests)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(one, i) for i in range(len(requests))]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            if stop.is_set():
+                for f in futures:
+                    f.cancel()
+        errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
+        return [r for r in results if r is not None]
+
+    def _with_retries(self, stage: Stage, request: Request) -> Completion:
+        waited, attempt = 0.0, 0
+        while True:
+            pause = self._gate.remaining()
+            if pause:
+                self._sleep(pause)
+                waited += pause
+            try:
+                return stage.model.complete(request)
+            except RetryableError as exc:
+                attempt += 1
+                delay = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
+                if waited + delay > self.patience:
+                    raise ModelCallError(
+                        f"{stage.info.spec}: still failing after {attempt} tries and "
+                        f"{waited:.0f}s of waiting ({exc}); try again later or raise --patience"
+                    ) from None
+                log.warning("%s: %s; retry %d in %.1fs", stage.name, exc, attempt, delay)
+                if exc.status == 429:
+                    self._gate.pause(delay)  # everyone waits; this call sleeps at the loop top
+                    continue
+                self._sleep(delay)
+                waited += delay
+
+    def _note(self, stage: Stage, request: Request, key: str, completion: Completion,
+              extra: dict[str, object]) -> None:
+        if self.manifest is not None:
+            self.manifest.add_call(stage=request.stage, spec=stage.info.spec,
+                                   endpoint=stage.endpoint, request=request, cache_key=key,
+                                   cached=completion.cached, usage=completion.usage,
+                                   response_chars=len(completion.text), **extra)
+
+
+def _backoff(attempt: int) -> float:
+    return min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)

@@ -1,0 +1,1 @@
+"""Pipelines: ingest → chunk → map → reduce → write, one module per job."""

@@ -1,0 +1,87 @@
+"""The plan of a run — calls, tokens and dollars per stage — shown by --dry-run and checked
+against --budget before the first call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghost.errors import BudgetError
+from ghost.ledger import format_table, usage_cost
+from ghost.models.catalog import ModelInfo
+from ghost.models.protocol import Usage
+
+
+@dataclass
+class StagePlan:
+    name: str
+    info: ModelInfo
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cached_calls: int = 0
+    note: str = ""
+    cache_read_tokens: int = 0
+
+    @property
+    def cost(self) -> float | None:
+        return usage_cost(self.info, Usage(self.input_tokens, self.output_tokens,
+                                           cache_read_tokens=self.cache_read_tokens))
+
+    def to_dict(self) -> dict[str, Any]:
+        cost = self.cost
+        return {"stage": self.name, "model": self.info.spec, "calls": self.calls,
+                "cached_calls": self.cached_calls, "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "cost_usd": round(cost, 6) if cost is not None else None, "note": self.note}
+
+
+@dataclass
+class Plan:
+    source: dict[str, Any]
+    stages: list[StagePlan] = field(default_factory=list)
+
+    @property
+    def cost(self) -> float | None:
+        costs = [s.cost for s in self.stages]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+    def unknown_prices(self) -> list[str]:
+        return sorted({s.info.spec for s in self.stages if s.info.prices is None})
+
+    def check_budget(self, budget: float | None) -> None:
+        if budget is None:
+            return
+        unknown = self.unknown_prices()
+        if unknown:
+            raise BudgetError(f"cannot check --budget: no price for {', '.join(unknown)}; add it "
+                              "to a models file (GHOST_MODELS or --models-file)")
+        cost = self.cost or 0.0
+        if cost > budget:
+            raise BudgetError(f"estimated cost ${cost:.4f} exceeds --budget ${budget:.2f}; "
+                              "raise the budget, use cheaper models (--map-model/--reduce-model) "
+                              "or see the plan with --dry-run")
+
+    def to_dict(self) -> dict[str, Any]:
+        cost = self.cost
+        return {"source": self.source, "stages": [s.to_dict() for s in self.stages],
+                "estimated_cost_usd": round(cost, 6) if cost is not None else None,
+                "unknown_prices": self.unknown_prices()}
+
+    def render(self) -> str:
+        lines = [f"{k}: {v}" for k, v in self.source.items()]
+        rows = [("stage", "model", "calls", "cached", "input tok", "output tok", "est. cost")]
+        for s in self.stages:
+            cost = s.cost
+            rows.append((s.name, s.info.spec, str(s.calls), str(s.cached_calls),
+                         f"{s.input_tokens:,}", f"{s.output_tokens:,}",
+                         f"${cost:.4f}" if cost is not None else "unknown"))
+        total = self.cost
+        rows.append(("total", "", str(sum(s.calls for s in self.stages)), "", "", "",
+                     f"${total:.4f}" if total is not None else "unknown"))
+        lines += ["", format_table(rows)]
+        lines += [f"note: {s.name}: {s.note}" for s in self.stages if s.note]
+        if self.unknown_prices():
+            lines.append("note: no price in the models table for "
+                         + ", ".join(self.unknown_prices()))
+        return "\n".join(lines)

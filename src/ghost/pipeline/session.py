@@ -1,0 +1,73 @@
+"""One run's shared machinery: models per stage, cache, ledger, manifest and the runner."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ghost.cache import ResponseCache, cache_root
+from ghost.errors import InputError
+from ghost.ledger import Ledger
+from ghost.manifest import Manifest
+from ghost.models.catalog import ModelInfo, load_catalog
+from ghost.models.keys import resolve_endpoint
+from ghost.models.registry import build_model
+from ghost.models.runner import Runner, Stage
+from ghost.pipeline.options import RunOptions
+from ghost.templates import Templates
+
+
+class Session:
+    def __init__(self, command: str, options: RunOptions):
+        if options.concurrency < 1:
+            raise InputError("--concurrency must be at least 1")
+        if options.budget is not None and options.budget <= 0:
+            raise InputError("--budget must be a positive number of US dollars")
+        self.options = options
+        self.catalog = load_catalog(options.models_file)
+        self.templates = Templates(options.templates)
+        self.ledger = Ledger(options.budget)
+        self.manifest = Manifest(command, options.to_dict())
+        self.cache_dir = cache_root(options.cache_dir)
+        # A dry run only peeks at an existing cache; it creates nothing.
+        peek_only = options.dry_run and not (self.cache_dir / "responses").exists()
+        self.cache = None if options.no_cache or peek_only else ResponseCache(self.cache_dir)
+        self.runner = Runner(self.ledger, self.cache, self.manifest,
+                             concurrency=options.concurrency, patience=options.patience)
+        self._stages: dict[str, Stage] = {}
+
+    def info(self, role: str) -> ModelInfo:
+        """Model info for a role ("map" or "reduce"): the option, else the table's default."""
+        spec = getattr(self.options, f"{role}_model", None) or self.catalog.defaults[role]
+        return self.catalog.resolve(spec)
+
+    def stage(self, role: str) -> Stage:
+        """The callable model for a role. Raises MissingKeyError before any call is made."""
+        if role not in self._stages:
+            info = self.info(role)
+            model = build_model(info.spec, base_url=self.options.base_url)
+            endpoint = resolve_endpoint(info.provider, self.options.base_url).host \
+                if info.provider in ("anthropic", "openai") else "local"
+            self._stages[role] = Stage(role, model, info, endpoint)
+        return self._stages[role]
+
+    def is_cached(self, info: ModelInfo, digest: str) -> bool:
+        if self.cache is None:
+            return False
+        return self.cache.get(ResponseCache.key(info.provider, info.name, digest)) is not None
+
+    def add_input(self, path: Path, data: bytes | str, **extra: Any) -> str:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        digest = hashlib.sha256(raw).hexdigest()
+        self.manifest.add_input(str(path), digest, len(raw), **extra)
+        return digest
+
+    def close(self, status: str) -> Path | None:
+        self.manifest.finish(status, self.ledger.to_dict())
+        path = None
+        if not self.options.dry_run:
+            path = self.manifest.save(self.cache_dir)
+        if self.cache is not None:
+            self.cache.close()
+        return path

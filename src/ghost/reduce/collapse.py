@@ -1,0 +1,79 @@
+"""Fit notes into the reduce model's input budget by condensing groups of them, in rounds.
+
+Each round packs consecutive notes into groups that fit one call, condenses every group
+concurrently, and repeats until everything fits. Nothing is dropped: every note is in exactly
+one group of every round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ghost.errors import GhostError
+from ghost.map.notes import Notes
+from ghost.models.protocol import Message, Request
+from ghost.models.runner import Runner, Stage
+from ghost.templates import Templates
+
+MAX_ROUNDS = 8
+
+
+def join_notes(notes: Sequence[Notes]) -> str:
+    return "\n\n".join(f"## Part {n.index + 1} [{n.label}]\n{n.text}" for n in notes)
+
+
+def pack_groups(notes: Sequence[Notes], budget: int,
+                count_tokens: Callable[[str], int]) -> list[list[Notes]]:
+    """Consecutive notes packed greedily into groups of at most `budget` tokens each.
+
+    A single note over budget gets a group of its own (its condensed form will be smaller)."""
+    groups: list[list[Notes]] = []
+    size = 0
+    for note in notes:
+        tokens = count_tokens(join_notes([note]))
+        if groups and size + tokens <= budget:
+            groups[-1].append(note)
+            size += tokens
+        else:
+            groups.append([note])
+            size = tokens
+    return groups
+
+
+def collapse_requests(groups: Sequence[Sequence[Notes]], templates: Templates, *, title: str,
+                      max_tokens: int, round_no: int) -> list[Request]:
+    requests = []
+    for group in groups:
+        prompt = templates.render("summarize-collapse", title=title, notes=join_notes(group),
+                                  first_part=group[0].index + 1, last_part=group[-1].index + 1,
+                                  round=round_no)
+        requests.append(Request(prompt.system, (Message.user(prompt.user),),
+                                max_tokens=max_tokens, stage="collapse"))
+    return requests
+
+
+def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templates: Templates,
+                   *, title: str, budget: int, count_tokens: Callable[[str], int],
+                   max_tokens: int) -> tuple[list[Notes], int]:
+    """Condense `notes` until `join_notes(notes)` fits `budget` tokens. Returns (notes, rounds)."""
+    current = list(notes)
+    rounds = 0
+    size = count_tokens(join_notes(current))
+    while size > budget:
+        if rounds >= MAX_ROUNDS:
+            raise GhostError(f"the notes still do not fit the reduce model after {rounds} "
+                             "rounds of condensing; raise --reduce-input-tokens or use a reduce "
+                             "model with a larger context")
+        rounds += 1
+        groups = pack_groups(current, budget, count_tokens)
+        requests = collapse_requests(groups, templates, title=title, max_tokens=max_tokens,
+                                     round_no=rounds)
+        completions = runner.map(stage, requests)
+        current = [Notes(g[0].index, g[0].label if len(g) == 1 else f"{g[0].label} … {g[-1].label}",
+                         c.text.strip()) for g, c in zip(groups, completions, strict=True)]
+        new_size = count_tokens(join_notes(current))
+        if new_size >= size:
+            raise GhostError("condensing the notes did not make them shorter; use a reduce "
+                             "model with a larger context or raise --reduce-input-tokens")
+        size = new_size
+    return current, rounds

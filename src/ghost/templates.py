@@ -1,0 +1,76 @@
+"""Prompt templates: jinja2 files with two parts, `system.md` (our instructions) and `user.md`.
+
+Untrusted text (transcripts, emails) only ever arrives as a variable and is wrapped with the
+`delimit` filter; it is never rendered as template source and never goes in the system part.
+Lookup order for each file: --templates DIR, ./templates in the working folder, the built-ins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ghost.errors import ConfigError
+
+_BUILTIN_IN_WHEEL = "templates"
+
+
+def builtin_dir() -> Path:
+    packaged = Path(str(resources.files("ghost").joinpath(_BUILTIN_IN_WHEEL)))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"  # source checkout / editable install
+
+
+def delimit(text: str, label: str = "DATA") -> str:
+    """Wrap untrusted text in markers it cannot forge: the tag depends on the text's hash."""
+    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    begin, end = f"<<<{label} {tag}>>>", f"<<<END {label} {tag}>>>"
+    body = text.replace("<<<", "‹‹‹")
+    return f"{begin}\n{body}\n{end}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    user: str
+
+
+class Templates:
+    def __init__(self, override: str | Path | None = None):
+        import jinja2
+
+        self.search_path = [Path(override)] if override else []
+        if Path("templates").is_dir():
+            self.search_path.append(Path("templates"))
+        self.search_path.append(builtin_dir())
+        for p in self.search_path[:1] if override else []:
+            if not p.is_dir():
+                raise ConfigError(f"--templates {p}: not a folder")
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in self.search_path]),
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False,
+            trim_blocks=True, lstrip_blocks=True,
+        )
+        self._env.filters["delimit"] = delimit
+
+    def render(self, name: str, **variables: Any) -> Prompt:
+        return Prompt(self._render(f"{name}/system.md", variables).strip(),
+                      self._render(f"{name}/user.md", variables).strip())
+
+    def _render(self, path: str, variables: dict[str, Any]) -> str:
+        import jinja2
+
+        try:
+            return self._env.get_template(path).render(**variables)
+        except jinja2.TemplateNotFound:
+            raise ConfigError(f"template {path} not found in "
+                              f"{', '.join(map(str, self.search_path))}") from None
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(f"template {path}: {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"template {exc.filename or path} line {exc.lineno}: "
+                              f"{exc.message}") from None

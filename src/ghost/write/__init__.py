@@ -1,0 +1,1 @@
+"""Write: documents and reports, always whole (temp file + rename), never half-written."""
