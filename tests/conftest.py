@@ -71,3 +71,30 @@ def fake_stage(name: str = "map", spec: str = "anthropic:claude-haiku-4-5") -> S
 @pytest.fixture
 def fake_model() -> FakeModel:
     return FakeModel()
+
+
+# --- the loopback API stand-in, driven through the real SDKs via base URL ---
+
+from collections.abc import Iterator  # noqa: E402
+
+from ghost.testing.standin import StandIn  # noqa: E402
+
+TEST_KEY = "sk-test-SECRET-7f3a9c1e5b"
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """A running stand-in; ANTHROPIC_*/OPENAI_* point at it with TEST_KEY as the key."""
+    with StandIn() as server:
+        for name, value in server.env(TEST_KEY).items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+def run_cli(*args: str, input: str | None = None):
+    """Invoke the ghost CLI in-process; returns typer's Result (stdout, stderr, exit_code)."""
+    from typer.testing import CliRunner
+
+    from ghost.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)

@@ -47,11 +47,11 @@ def _json_disk() -> type:
     import diskcache
     from diskcache.core import MODE_BINARY, MODE_RAW, UNKNOWN
 
-    class JSONOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    class JSONOnlyDisk(diskcache.Disk):
         """Keys and values as UTF-8 JSON; pickled rows are refused, never loaded."""
 
         def put(self, key: Any) -> tuple[Any, bool]:
-            return super().put(json.dumps(key, sort_keys=True))  # type: ignore[no-any-return]
+            return super().put(json.dumps(key, sort_keys=True))
 
         def get(self, key: Any, raw: bool) -> Any:
             if not raw:

@@ -38,8 +38,8 @@ def configure_logging(verbose: int, quiet: bool, secrets: Iterable[str],
         root.removeHandler(old)
     for handler in handlers:
         handler.addFilter(redact)
-        handler.setFormatter(logging.Formatter("ghost: %(message)s" if not verbose
-                                               else "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        fmt = "%(asctime)s %(name)s %(levelname)s: %(message)s" if verbose else "ghost: %(message)s"
+        handler.setFormatter(logging.Formatter(fmt))
         root.addHandler(handler)
     root.setLevel(level)
     # The SDKs and httpx log request details at DEBUG; keep them out unless -vv.

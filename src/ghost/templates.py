@@ -58,8 +58,11 @@ class Templates:
         self._env.filters["delimit"] = delimit
 
     def render(self, name: str, **variables: Any) -> Prompt:
-        return Prompt(self._render(f"{name}/system.md", variables).strip(),
-                      self._render(f"{name}/user.md", variables).strip())
+        return Prompt(self.file(name, "system", variables), self.file(name, "user", variables))
+
+    def file(self, name: str, file: str, variables: dict[str, Any]) -> str:
+        """One file of a template, e.g. file("essay-write", "samples", {...})."""
+        return self._render(f"{name}/{file}.md", variables).strip()
 
     def _render(self, path: str, variables: dict[str, Any]) -> str:
         import jinja2

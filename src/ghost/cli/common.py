@@ -8,12 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ghost.errors import GhostError
-from ghost.pipeline.options import RunOptions
+
+if TYPE_CHECKING:
+    from ghost.pipeline.options import RunOptions
 
 MODEL_HELP = "provider:model, e.g. anthropic:claude-haiku-4-5 or openai:gpt-4o-mini"
 
@@ -31,11 +33,31 @@ Patience = Annotated[float, typer.Option("--patience", help="Seconds a call may 
 Templates = Annotated[str | None, typer.Option("--templates", help="Folder of prompt templates overriding the built-in ones file by file.", show_default=False)]
 ModelsFile = Annotated[str | None, typer.Option("--models-file", help="TOML models table merged over the built-in one [env GHOST_MODELS].", show_default=False)]
 ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk the map model reads.")]
+Citations = Annotated[str, typer.Option("--citations", help="Citations the source does not have: flag, strip or keep.")]
+TranscriptFormat = Annotated[str | None, typer.Option("--format", help="Force the transcript format: timestamp-blocks, markdown, vtt, srt, timestamp-lines, plain.", show_default=False)]
+KeepFiller = Annotated[bool, typer.Option("--keep-filler", help="Keep filler words an editor struck through (~~**um**~~).")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but the result and errors.")]
 Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail; -v also shows tracebacks.")]
 
 
+def one_input(positional: Path | None, option: Path | None, pname: str, oname: str) -> Path:
+    """The one input path given either way; a usage error when none or both are given."""
+    from ghost.errors import InputError
+
+    if positional and option:
+        raise InputError(f"give {pname} or {oname}, not both")
+    path = positional or option
+    if path is None:
+        raise InputError(f"missing input: give {pname} or {oname}")
+    return path
+
+
 def run_options(**kwargs: Any) -> RunOptions:
+    from ghost.errors import InputError
+    from ghost.pipeline.options import RunOptions
+
+    if kwargs.get("citations") not in (None, "flag", "strip", "keep"):
+        raise InputError("--citations must be flag, strip or keep")
     return RunOptions(**{k: v for k, v in kwargs.items() if v is not None})
 
 

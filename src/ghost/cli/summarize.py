@@ -1,4 +1,4 @@
-"""ghost summarize FILE"""
+"""ghost summarize FILE | --transcript FILE"""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ app = typer.Typer()
 
 @app.command()
 def summarize(
-    file: Annotated[Path, typer.Argument(help="The long text to summarize.", show_default=False)],
+    file: Annotated[Path | None, typer.Argument(help="The long text or transcript to summarize (format auto-detected).", show_default=False)] = None,
+    transcript: Annotated[Path | None, typer.Option("--transcript", help="Read FILE as a podcast transcript (timestamps become citations).", show_default=False)] = None,
+    fmt: c.TranscriptFormat = None,
+    keep_filler: c.KeepFiller = False,
     words: Annotated[int, typer.Option("--words", help="Longest summary, in words.")] = 600,
-    citations: Annotated[str, typer.Option("--citations", help="Citations not found in the source: flag, strip or keep.")] = "flag",
+    citations: c.Citations = "flag",
     map_model: c.MapModel = None,
     reduce_model: c.ReduceModel = None,
     base_url: c.BaseUrl = None,
@@ -34,43 +37,44 @@ def summarize(
     quiet: c.Quiet = False,
     verbose: c.Verbose = 0,
 ) -> None:
-    """Summarize a long text: the map model notes every chunk, the reduce model writes it up.
+    """Summarize a long text or transcript: the map model notes every chunk, the reduce model
+    writes it up, with citations checked against the source.
 
     \b
     Examples:
-      ghost summarize notes.txt --dry-run           # plan, token counts and cost; no call
-      ghost summarize notes.txt -o summary.md       # Claude Haiku maps, Claude Opus reduces
-      ghost summarize notes.txt --budget 0.50       # refuse to start above $0.50
+      ghost summarize corpora/notes.txt --dry-run     # plan, token counts and cost; no call
+      ghost summarize --transcript corpora/episode-042.txt -o summary.md
+      ghost summarize notes.txt --budget 0.50         # refuse to start above $0.50
       ghost summarize notes.txt --map-model openai:gpt-4o-mini --reduce-model openai:gpt-4o
       ghost summarize notes.txt --map-model openai:llama3.1 --base-url http://localhost:11434/v1
 
-    Every claim in the summary keeps a citation to the lines it came from, e.g. [L120-L184];
-    citations the source does not have are flagged. Re-running with unchanged input is free:
-    every call is cached.
+    Claims keep their citations: timestamps such as [00:12:34] for transcripts, line ranges
+    such as [L120-L184] for text. Citations the source does not have are flagged (or stripped
+    with --citations strip). Re-running with unchanged input is free: every call is cached.
     """
     from ghost.cli.jobs import run_job
-    from ghost.pipeline.source import load_text_source
+    from ghost.pipeline.source import load_source
     from ghost.pipeline.summarize import summarize as summarize_source
     from ghost.tokens import counter_for
 
     c.setup(quiet, verbose)
-    if citations not in ("flag", "strip", "keep"):
-        typer.echo("ghost: error: --citations must be flag, strip or keep", err=True)
-        raise typer.Exit(2)
-    options = c.run_options(
-        map_model=map_model, reduce_model=reduce_model, base_url=base_url, cache_dir=cache_dir,
-        no_cache=no_cache, dry_run=dry_run, budget=budget, concurrency=concurrency,
-        patience=patience, templates=templates, models_file=models_file,
-        chunk_tokens=chunk_tokens, citations=citations)
     console = c.Console(quiet, verbose, as_json)
-
-    def job(session):  # type: ignore[no-untyped-def]
-        info = session.info("map")
-        source = load_text_source(file, chunk_tokens=options.chunk_tokens,
-                                  count_tokens=counter_for(info.tokenizer, info.token_margin))
-        session.add_input(file, source.text, kind=source.kind)
-        tick = c.progress_callback(console, "map", len(source.chunks))
-        return summarize_source(session, source, words=words, on_map_done=tick)
-
     with c.cli_errors(verbose):
+        path = c.one_input(file, transcript, "FILE", "--transcript")
+        options = c.run_options(
+            map_model=map_model, reduce_model=reduce_model, base_url=base_url,
+            cache_dir=cache_dir, no_cache=no_cache, dry_run=dry_run, budget=budget,
+            concurrency=concurrency, patience=patience, templates=templates,
+            models_file=models_file, chunk_tokens=chunk_tokens, citations=citations)
+
+        def job(session):  # type: ignore[no-untyped-def]
+            info = session.info("map")
+            source = load_source(path, chunk_tokens=options.chunk_tokens,
+                                 count_tokens=counter_for(info.tokenizer, info.token_margin),
+                                 transcript=True if transcript else None, fmt=fmt,
+                                 keep_filler=keep_filler)
+            session.add_input(path, source.text, kind=source.kind)
+            tick = c.progress_callback(console, "map", len(source.chunks))
+            return summarize_source(session, source, words=words, on_map_done=tick)
+
         run_job("summarize", options, console, job, output=output)

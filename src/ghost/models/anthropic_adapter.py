@@ -33,8 +33,8 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
     }
     if request.system:
         params["system"] = [_block(request.system, request.cache_system)]
-    if request.temperature is not None and info.supports_temperature:
-        params["temperature"] = request.temperature
+    # No temperature: the current Messages API (SDK 2.x) no longer takes one. Reproducibility
+    # comes from ghost's response cache instead.
     return params
 
 

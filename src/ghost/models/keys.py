@@ -35,7 +35,8 @@ def resolve_endpoint(provider: str, base_url: str | None = None) -> Endpoint:
     """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment."""
     conf = load_catalog().providers.get(provider, {})
     key_env = conf.get("key_env", f"{provider.upper()}_API_KEY")
-    url = base_url or os.environ.get(conf.get("base_url_env", f"{provider.upper()}_BASE_URL")) or None
+    url_env = conf.get("base_url_env", f"{provider.upper()}_BASE_URL")
+    url = base_url or os.environ.get(url_env) or None
     key = os.environ.get(key_env, "").strip()
     if key:
         return Endpoint(provider, key, url)

@@ -1,4 +1,4 @@
-"""Build the adapter for a `provider:model` spec. SDKs are imported here, lazily, not at start-up."""
+"""Build the adapter for a `provider:model` spec; SDKs are imported lazily, never at start-up."""
 
 from __future__ import annotations
 

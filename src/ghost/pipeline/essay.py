@@ -1,0 +1,150 @@
+"""ghost essay: episode notes (map, collapse) + the host's past essays → an essay in their voice.
+
+The essay request is ordered for prompt caching: system instructions, then the sample pack
+(marked with cache_control), then this episode's notes. For the same samples the first two are
+byte-identical from one episode to the next, so only the notes are paid for at full price.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghost.cite import CitationReport, check_citations
+from ghost.ingest.samples import Sample
+from ghost.models.protocol import Completion, Message, Part, Request
+from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
+from ghost.pipeline.plan import Plan, StagePlan
+from ghost.pipeline.session import Session
+from ghost.pipeline.source import Source
+from ghost.reduce.collapse import join_notes
+from ghost.style.pack import SamplePack, choose_samples
+from ghost.tokens import counter_for
+
+TEMPLATE = "essay-write"
+SOURCES_MARK = "=== SOURCES ==="
+NOTES_SHARE = 0.25      # of the strong model's context the episode notes may take
+PACK_ORDER = "oldest first"
+_PARAGRAPH_SOURCE = re.compile(r"^\s*P(\d+)\s*:\s*(.*)$")
+
+
+@dataclass
+class EssayResult:
+    plan: Plan
+    text: str = ""
+    notes: EpisodeNotes = field(default_factory=EpisodeNotes)
+    pack: SamplePack | None = None
+    paragraph_sources: dict[int, str] = field(default_factory=dict)
+    citations: CitationReport = field(default_factory=CitationReport)
+    style: Any = None  # ghost.style StyleReport
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "plan": self.plan.to_dict(), "chunks_mapped": self.notes.mapped,
+            "chunks_dropped": self.notes.dropped, "collapse_rounds": self.notes.collapse_rounds,
+            "map_citations": self.notes.citations.to_dict(), "citations": self.citations.to_dict(),
+            "paragraph_sources": self.paragraph_sources,
+        }
+        if self.pack is not None:
+            data["samples_used"] = self.pack.describe()
+            data["samples_available"] = self.pack.available
+            data["samples_tokens"] = self.pack.tokens
+        if self.style is not None:
+            data["style"] = self.style.to_dict()
+        return data
+
+
+def split_sources(reply: str) -> tuple[str, dict[int, str]]:
+    """Separate the essay from its `=== SOURCES ===` block of `P1: [00:01:02]` lines."""
+    essay, _, tail = reply.partition(SOURCES_MARK)
+    sources = {}
+    for line in tail.splitlines():
+        match = _PARAGRAPH_SOURCE.match(line)
+        if match:
+            sources[int(match.group(1))] = match.group(2).strip()
+    return essay.strip(), sources
+
+
+def essay_parts(session: Session, samples: Sequence[Sample], notes_text: str, source: Source,
+                *, words: int, samples_budget: int | None) -> tuple[str, str, str, SamplePack]:
+    """(system, samples part, episode part, pack) with the pack sized to what fits."""
+    info = session.info("reduce")
+    count = counter_for(info.tokenizer, info.token_margin)
+    system = session.templates.file(TEMPLATE, "system", {"target_words": words})
+    episode = session.templates.file(TEMPLATE, "episode", {
+        "title": source.title, "speakers": source.meta.get("speakers") or [],
+        "notes": notes_text, "target_words": words})
+    output_room = min(session.options.reduce_max_tokens, info.max_output)
+    room = info.context - output_room - count(system) - count(episode) - 500
+    budget = min(room, samples_budget) if samples_budget else room
+    pack = choose_samples(samples, budget=max(0, budget), count_tokens=count, topic=notes_text)
+    part = session.templates.file(TEMPLATE, "samples", {"samples": pack.samples,
+                                                        "order": PACK_ORDER})
+    return system, part, episode, pack
+
+
+def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int) -> Request:
+    return Request(system, (Message.user(Part(samples_part, cache=True),
+                                         Part("\n\n" + episode_part)),),
+                   max_tokens=max_tokens, temperature=0.7, stage="essay")
+
+
+def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, words: int = 700,
+                samples_budget: int | None = None,
+                on_map_done: Callable[[int, Completion], None] | None = None) -> EssayResult:
+    opts = session.options
+    info = session.info("reduce")
+    notes_budget = int(info.context * NOTES_SHARE)
+    requests = build_map_requests(session, source)
+    stage_plans, notes_tokens = plan_notes(session, source, requests, notes_budget)
+    plan = Plan(source.describe(), stage_plans)
+    # Size the pack for the plan with placeholder notes of the expected length.
+    system, samples_part, episode, pack = essay_parts(
+        session, samples, "x " * notes_tokens, source, words=words, samples_budget=samples_budget)
+    count = counter_for(info.tokenizer, info.token_margin)
+    plan.source["samples"] = f"{len(pack.samples)} of {pack.available} ({pack.tokens:,} tokens)"
+    plan.stages.append(StagePlan("essay", info, 1, count(system) + pack.tokens + notes_tokens,
+                                 int(words * 1.6), note="" if pack.complete else
+                                 "not every sample fits; recent and similar ones are chosen"))
+    plan.check_budget(opts.budget)
+    result = EssayResult(plan)
+    if opts.dry_run:
+        result.pack = pack
+        return result
+    result.notes = take_notes(session, source, requests, notes_budget=notes_budget,
+                              on_map_done=on_map_done)
+    notes_text = join_notes(result.notes.notes)
+    system, samples_part, episode, result.pack = essay_parts(
+        session, samples, notes_text, source, words=words, samples_budget=samples_budget)
+    request = essay_request(system, samples_part, episode,
+                            min(opts.reduce_max_tokens, info.max_output))
+    reply = session.runner.call(session.stage("reduce"), request, expected_output=int(words * 1.6))
+    essay, sources = split_sources(reply.text)
+    result.text, report = check_citations(essay, source.citations, mode=opts.citations)
+    for number, cites in sources.items():
+        result.paragraph_sources[number], extra = check_citations(cites, source.citations,
+                                                                  mode=opts.citations)
+        report.found += extra.found
+        report.unknown += extra.unknown
+    result.citations = report
+    from ghost.style.stylometry import score_draft
+
+    result.style = score_draft(result.text, [s.text for s in samples])
+    return result
+
+
+def notes_document(result: EssayResult, source: Source) -> str:
+    """The notes file written beside the essay: what each paragraph draws on, and all notes."""
+    lines = [f"# Notes for {source.title}", ""]
+    if result.paragraph_sources:
+        lines += ["## Sources per paragraph", ""]
+        lines += [f"- P{n}: {cites}" for n, cites in sorted(result.paragraph_sources.items())]
+        lines.append("")
+    if result.pack is not None:
+        lines += ["## Samples used", ""]
+        lines += [f"- {s['title']} ({s['date'] or 'undated'})" for s in result.pack.describe()]
+        lines.append("")
+    lines += ["## Episode notes", "", join_notes(result.notes.notes), ""]
+    return "\n".join(lines)

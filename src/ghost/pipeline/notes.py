@@ -1,0 +1,75 @@
+"""The stages every job shares: map every chunk to cited notes, then condense them to fit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ghost.cite import CitationReport, check_citations
+from ghost.map.notes import Notes, expected_notes_tokens, map_chunks, map_requests
+from ghost.models.catalog import ModelInfo
+from ghost.models.protocol import Completion, Request
+from ghost.pipeline.plan import StagePlan
+from ghost.pipeline.session import Session
+from ghost.pipeline.source import Source
+from ghost.reduce.collapse import collapse_notes
+from ghost.tokens import count_tokens, counter_for
+
+MAP_TEMPLATE = "summarize-map"  # shared by summarize and essay, so both reuse cached notes
+
+
+@dataclass
+class EpisodeNotes:
+    notes: list[Notes] = field(default_factory=list)  # kept, condensed if needed, in order
+    mapped: int = 0
+    dropped: int = 0
+    collapse_rounds: int = 0
+    citations: CitationReport = field(default_factory=CitationReport)
+
+
+def build_map_requests(session: Session, source: Source) -> list[Request]:
+    return map_requests(source.chunks, session.templates, template=MAP_TEMPLATE,
+                        title=source.title, max_tokens=session.options.map_max_tokens)
+
+
+def plan_notes(session: Session, source: Source, requests: list[Request],
+               notes_budget: int) -> tuple[list[StagePlan], int]:
+    """Plans for map (and collapse if needed), and the expected notes size in tokens."""
+    info = session.info("map")
+    tokens_in = sum(count_tokens(r.system + r.messages[0].text, info.tokenizer, info.token_margin)
+                    for r in requests)
+    notes = sum(expected_notes_tokens(c.tokens, session.options.map_max_tokens)
+                for c in source.chunks)
+    cached = sum(session.is_cached(info, r.digest()) for r in requests)
+    plans = [StagePlan("map", info, len(requests), tokens_in, notes, cached)]
+    if notes > notes_budget:
+        plans.append(StagePlan("collapse", session.info("reduce"), math.ceil(notes / notes_budget),
+                               notes, notes // 3, note="notes exceed the budget; estimate"))
+        notes = min(notes_budget, notes // 3)
+    return plans, notes
+
+
+def take_notes(session: Session, source: Source, requests: list[Request], *, notes_budget: int,
+               on_map_done: Callable[[int, Completion], None] | None = None) -> EpisodeNotes:
+    """Map every chunk, drop the empty ones, strip citations the source lacks, condense."""
+    result = EpisodeNotes()
+    mapped = map_chunks(session.runner, session.stage("map"), source.chunks, requests,
+                        on_done=on_map_done)
+    result.mapped = len(mapped)
+    kept = []
+    for note in mapped:
+        if note.empty:
+            result.dropped += 1
+            continue
+        text, report = check_citations(note.text, source.citations, mode="strip")
+        result.citations.found += report.found
+        result.citations.unknown += report.unknown
+        kept.append(Notes(note.index, note.label, text))
+    reduce_stage = session.stage("reduce")
+    info: ModelInfo = reduce_stage.info
+    result.notes, result.collapse_rounds = collapse_notes(
+        session.runner, reduce_stage, kept, session.templates, title=source.title,
+        budget=notes_budget, count_tokens=counter_for(info.tokenizer, info.token_margin),
+        max_tokens=min(session.options.reduce_max_tokens, info.max_output))
+    return result
