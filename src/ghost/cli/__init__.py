@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from ghost import __version__
-from ghost.cli import cache_cmd, summarize
+from ghost.cli import cache_cmd, essay, summarize
 
 app = typer.Typer(
     name="ghost",
@@ -20,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(essay.app)
 app.add_typer(summarize.app)
 app.add_typer(cache_cmd.app, name="cache")
 

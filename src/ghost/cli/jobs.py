@@ -63,5 +63,7 @@ def default_meta(session: Session, result: JobResult) -> dict[str, Any]:
         "map_model": session.info("map").spec,
         "reduce_model": session.info("reduce").spec,
         "calls": ledger.calls,
+        "input_tokens": sum(s.usage.prompt_tokens for s in ledger.stages.values()),
+        "output_tokens": sum(s.usage.output_tokens for s in ledger.stages.values()),
         "cost_usd": round(ledger.spent, 4),
     }

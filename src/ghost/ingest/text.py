@@ -41,7 +41,7 @@ def decode_bytes(data: bytes, name: str = "input") -> str:
 
 
 def read_text(path: str | Path, *, allow_empty: bool = False) -> str:
-    """Read `path` as text. Missing, unreadable, binary, undecodable or empty files raise InputError."""
+    """Read `path` as text; missing, unreadable, binary, undecodable or empty → InputError."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")

@@ -1,0 +1,113 @@
+"""ghost essay end to end against the stand-in: sample pack caching, facts, citations, output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_cli, shared_path
+
+from ghost.testing.standin import StandIn
+
+CORPUS_SAMPLES = REPO / "corpora" / "my_essays"
+
+
+def episode(path: Path, topic: str, fact: str, blocks: int = 40) -> Path:
+    """A timestamp-blocks transcript with `fact` planted in the middle block."""
+    parts = []
+    for i in range(blocks):
+        stamp = f"00:{i // 2:02d}:{(i % 2) * 30:02d}"
+        text = f"We kept talking about {topic} and what it means for small teams. " * 6
+        if i == blocks // 2:
+            text += f"Then she said the release was tagged {fact} internally."
+        parts.append(f"{stamp} \n {text}\n")
+    path.write_text("\n".join(parts))
+    return path
+
+
+def essay_requests(standin: StandIn) -> list[dict]:
+    return [r.body for r in standin.requests
+            if r.status == 200 and "ESSAY" in json.dumps(r.body.get("messages", ""))]
+
+
+def run_essay(samples: Path, transcript: Path, tmp_path: Path, *extra: str):
+    return run_cli("essay", "--samples", samples, "--transcript", transcript,
+                   "--cache-dir", tmp_path / "cache", "--chunk-tokens", "700", *extra)
+
+
+def test_essay_with_example_corpus_writes_essay_notes_and_style(standin: StandIn,
+                                                                tmp_path: Path) -> None:
+    transcript = REPO / "corpora" / "episode-042.txt"
+    out = tmp_path / "essay.md"
+    result = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "-o", out)
+    assert result.exit_code == 0, result.output
+    essay = out.read_text()
+    assert essay.startswith("---\n") and "samples_used: 12" in essay
+    assert "FACT-BREWLOG-7" in essay  # the planted fact travelled map → essay
+    notes = (tmp_path / "essay.notes.md").read_text()
+    assert "[00:12:07]" in notes and "Samples used" in notes
+    assert "style" in result.stderr.lower()
+    body = essay_requests(standin)[0]
+    system = json.dumps(body["system"])
+    assert "FACT-BREWLOG-7" not in system and "Build slow" not in system  # data stays out
+    blocks = body["messages"][0]["content"]
+    assert blocks[0]["cache_control"] == {"type": "ephemeral"}
+    assert "Build slow" in blocks[0]["text"] and "FACT-BREWLOG-7" in blocks[1]["text"]
+
+
+def test_sample_block_is_identical_across_episodes_and_read_from_cache(standin: StandIn,
+                                                                       tmp_path: Path) -> None:
+    samples = shared_path("data", "essays", "federalist", "hamilton")
+    ep1 = episode(tmp_path / "ep1.txt", "pricing", "FACT-ONE")
+    ep2 = episode(tmp_path / "ep2.txt", "hiring", "FACT-TWO")
+    first = run_essay(samples, ep1, tmp_path, "--json", "--samples-budget", "60000")
+    assert first.exit_code == 0, first.output
+    second = run_essay(samples, ep2, tmp_path, "--json", "--samples-budget", "60000")
+    assert second.exit_code == 0, second.output
+    r1, r2 = json.loads(first.stdout), json.loads(second.stdout)
+    req1, req2 = essay_requests(standin)
+    assert req1["messages"][0]["content"][0] == req2["messages"][0]["content"][0]
+    assert req1["system"] == req2["system"]
+    assert "FACT-ONE" in json.dumps(req1) and "FACT-TWO" in json.dumps(req2)
+    assert r1["ledger"]["stages"]["essay"]["cache_write_tokens"] > 10_000
+    assert r2["ledger"]["stages"]["essay"]["cache_read_tokens"] > 10_000
+    assert r2["ledger"]["stages"]["essay"]["cache_write_tokens"] == 0
+    assert r1["samples_available"] == 51 and 0 < len(r1["samples_used"]) < 51
+
+
+def test_bogus_timestamps_in_the_essay_reply_are_caught(standin: StandIn,
+                                                        tmp_path: Path) -> None:
+    transcript = episode(tmp_path / "ep.txt", "pricing", "FACT-X", blocks=10)
+    reply = ("# A title\n\nA paragraph that cites [00:99:00] by mistake.\n\nAnother one.\n\n"
+             "=== SOURCES ===\nP1: [00:01:00] [00:77:00]\nP2: none\n")
+    standin.enqueue("- Pricing talk [00:01:00]\n- Release FACT-X [00:02:30]")
+    standin.enqueue(reply)
+    result = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--json", "--chunk-tokens", "5000")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sorted(report["citations"]["unknown"]) == ["00:77:00", "00:99:00"]
+    assert "not in source" in report["text"]
+    assert "not in source" in report["paragraph_sources"]["1"]
+    assert "citations not in the transcript" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["missing", "empty", "binary"])
+def test_bad_essay_inputs_fail_cleanly(tmp_path: Path, standin: StandIn, bad: str) -> None:
+    out = tmp_path / "essay.md"
+    transcript = tmp_path / "t.txt"
+    if bad == "empty":
+        transcript.write_text("")
+    elif bad == "binary":
+        transcript.write_bytes(b"\x00\xff" * 50)
+    result = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "-o", out)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip().count("\n") == 0
+    assert not out.exists() and standin.calls(status=None) == 0
+
+
+def test_samples_folder_without_usable_files(tmp_path: Path, standin: StandIn) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "a.pdf").write_bytes(b"%PDF")
+    result = run_essay(tmp_path / "s", REPO / "corpora" / "episode-042.txt", tmp_path)
+    assert result.exit_code == 2 and "sample" in result.stderr.lower()
