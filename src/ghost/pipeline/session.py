@@ -44,13 +44,17 @@ class Session:
 
     def stage(self, role: str) -> Stage:
         """The callable model for a role. Raises MissingKeyError before any call is made."""
-        if role not in self._stages:
-            info = self.info(role)
+        return self.stage_for(role, self.info(role).spec)
+
+    def stage_for(self, name: str, spec: str) -> Stage:
+        """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b")."""
+        if name not in self._stages:
+            info = self.catalog.resolve(spec)
             model = build_model(info.spec, base_url=self.options.base_url)
-            endpoint = resolve_endpoint(info.provider, self.options.base_url).host \
-                if info.provider in ("anthropic", "openai") else "local"
-            self._stages[role] = Stage(role, model, info, endpoint)
-        return self._stages[role]
+            endpoint = "local" if info.provider == "local" else \
+                resolve_endpoint(info.provider, self.options.base_url).host
+            self._stages[name] = Stage(name, model, info, endpoint)
+        return self._stages[name]
 
     def is_cached(self, info: ModelInfo, digest: str) -> bool:
         if self.cache is None:
