@@ -1,4 +1,4 @@
-"""Build the adapter for a `provider:model` spec; SDKs are imported lazily, never at start-up."""
+"""Build the adapter for a model; SDKs are imported lazily, never at start-up."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ def model_info(spec: str) -> ModelInfo:
     return load_catalog().resolve(spec)
 
 
-def build_model(spec: str, *, base_url: str | None = None, timeout: float = 600.0) -> Model:
-    """An adapter for `spec`. `base_url` applies to OpenAI-compatible (openai:) models only."""
-    info = model_info(spec)
+def build_model(model: ModelInfo | str, *, base_url: str | None = None,
+                timeout: float = 600.0) -> Model:
+    """An adapter for `model`. `base_url` applies to OpenAI-compatible (openai:) models only."""
+    info = model_info(model) if isinstance(model, str) else model
     if info.provider == "anthropic":
         from ghost.models.anthropic_adapter import AnthropicModel
 
@@ -23,4 +24,4 @@ def build_model(spec: str, *, base_url: str | None = None, timeout: float = 600.
         from ghost.models.openai_adapter import OpenAIModel
 
         return OpenAIModel(info, resolve_endpoint("openai", base_url), timeout)
-    raise InputError(f"model '{spec}': provider '{info.provider}' is not available yet")
+    raise InputError(f"model '{info.spec}': provider '{info.provider}' is not available yet")

@@ -50,7 +50,7 @@ class Session:
         """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b")."""
         if name not in self._stages:
             info = self.catalog.resolve(spec)
-            model = build_model(info.spec, base_url=self.options.base_url)
+            model = build_model(info, base_url=self.options.base_url)
             endpoint = "local" if info.provider == "local" else \
                 resolve_endpoint(info.provider, self.options.base_url).host
             self._stages[name] = Stage(name, model, info, endpoint)
