@@ -8,8 +8,8 @@ import sqlite3
 import stat
 
 import pytest
-
 from conftest import FakeModel, fake_stage
+
 from ghost.cache import ResponseCache, cache_info, clear_cache
 from ghost.errors import BudgetExceeded, ModelCallError
 from ghost.ledger import Ledger

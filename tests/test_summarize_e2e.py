@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_KEY, run_cli
+
 from ghost.testing.standin import StandIn
 
 

@@ -47,3 +47,15 @@ class LockHeld(GhostError):
     """Another run holds the workspace lock."""
 
     exit_code = 75
+
+
+class BatchPending(GhostError):
+    """Requests were sent through a provider's batch API and are not finished yet.
+
+    Not a failure: the batch ids are saved, and the next run collects the results."""
+
+    exit_code = 0
+
+    def __init__(self, message: str, batch_ids: list[str]):
+        super().__init__(message)
+        self.batch_ids = batch_ids

@@ -39,6 +39,15 @@ class Manifest:
         with self._lock:
             self.data["calls"].append(entry)
 
+    def add_batch_result(self, *, stage: str, spec: str, endpoint: str, cache_key: str,
+                         request_sha256: str, usage: Usage, response_chars: int) -> None:
+        entry = {"stage": stage, "model": spec, "endpoint": endpoint, "batch": True,
+                 "request_sha256": request_sha256, "cache_key": cache_key,
+                 "response_chars": response_chars, "cached": False, "usage": asdict(usage),
+                 "at": _now()}
+        with self._lock:
+            self.data["calls"].append(entry)
+
     def finish(self, status: str, ledger: dict[str, Any] | None = None) -> None:
         self.data.update(finished=_now(), status=status, ledger=ledger)
 

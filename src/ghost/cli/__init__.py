@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from ghost import __version__
-from ghost.cli import cache_cmd, essay, summarize
+from ghost.cli import cache_cmd, essay, run_cmd, summarize
 
 app = typer.Typer(
     name="ghost",
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(essay.app)
 app.add_typer(summarize.app)
+app.add_typer(run_cmd.app)
 app.add_typer(cache_cmd.app, name="cache")
 
 

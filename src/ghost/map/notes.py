@@ -62,5 +62,9 @@ def map_chunks(runner: Runner, stage: Stage, chunks: Sequence[ChunkLike],
     expected = [expected_notes_tokens(c.tokens, r.max_tokens)
                 for c, r in zip(chunks, requests, strict=True)]
     completions = runner.map(stage, requests, expected_output=expected, on_done=on_done)
+    return notes_from(chunks, completions)
+
+
+def notes_from(chunks: Sequence[ChunkLike], completions: Sequence[Completion]) -> list[Notes]:
     return [Notes(c.index, c.label, done.text.strip())
             for c, done in zip(chunks, completions, strict=True)]

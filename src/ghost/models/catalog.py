@@ -20,6 +20,7 @@ PROVIDERS = ("anthropic", "openai", "local")
 # Used when a model is missing from the table: generous enough to plan, flagged as unknown.
 _UNKNOWN_CONTEXT = 128_000
 _UNKNOWN_MAX_OUTPUT = 8_192
+_LOCAL_FALLBACK_CONTEXT = 4096  # a GGUF whose header does not say
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class Catalog:
         """`provider:model` or a bare model name (provider picked by prefix) → ModelInfo."""
         provider, name = split_spec(spec, self)
         entry = self.models.get(f"{provider}:{name}")
+        if provider == "local":
+            # Free to run. A table entry may set a smaller context to save memory (llama.cpp
+            # allocates the whole context up front).
+            context = int((entry or {}).get("context") or local_context(name))
+            return ModelInfo(provider, name, context, max(1, context // 4),
+                             Prices(0.0, 0.0, 0.0, 0.0), batch_discount=0.0)
         pconf = self.providers.get(provider, {})
         margin = float(pconf.get("token_margin", 0.0))
         discount = float(pconf.get("batch_discount", 0.5))
@@ -95,6 +102,23 @@ class Catalog:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"models table: entry {provider}:{name} is incomplete or "
                               f"malformed ({exc!r}); it needs context, input and output") from None
+
+
+def local_context(path: str) -> int:
+    """A GGUF's trained context length, read from its header (no weights loaded)."""
+    file = Path(path).expanduser()
+    try:
+        stat = file.stat()
+    except OSError:
+        return _LOCAL_FALLBACK_CONTEXT  # the adapter reports the missing file
+    return _gguf_context(str(file), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _gguf_context(path: str, size: int, mtime_ns: int) -> int:
+    from ghost.models.gguf import context_length
+
+    return context_length(path) or _LOCAL_FALLBACK_CONTEXT
 
 
 def split_spec(spec: str, catalog: Catalog | None = None) -> tuple[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ghost.errors import ModelCallError
@@ -63,3 +65,15 @@ def _error_message(exc: Exception) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])[:300]
     return str(exc)[:300]
+
+
+@contextmanager
+def translated_errors(provider: str, model: str) -> Iterator[None]:
+    """Re-raise SDK exceptions inside the block as ghost's own (see `translate`)."""
+    try:
+        yield
+    except Exception as exc:
+        translated = translate(exc, provider, model)
+        if translated is exc:
+            raise
+        raise translated from None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from ghost.models.catalog import ModelInfo
-from ghost.models.errors_map import translate
+from ghost.models.errors_map import translated_errors
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Request, Usage
 
 STREAM_FROM_MAX_TOKENS = 8192
+BATCH_ENDPOINT = "/v1/chat/completions"
 
 
 def build_params(info: ModelInfo, request: Request, *, compat: bool) -> dict[str, Any]:
@@ -49,18 +53,44 @@ class OpenAIModel:
 
     def complete(self, request: Request) -> Completion:
         params = build_params(self.info, request, compat=self._compat)
-        try:
+        with translated_errors("openai", self.info.name):
             if request.max_tokens >= STREAM_FROM_MAX_TOKENS:
                 return self._stream(params)
             resp = self._client.chat.completions.create(**params)
-        except Exception as exc:
-            translated = translate(exc, "openai", self.info.name)
-            if translated is exc:
-                raise
-            raise translated from None
         choice = resp.choices[0]
         return Completion(choice.message.content or "", parse_usage(resp.usage), resp.model,
                           choice.finish_reason or "")
+
+    # Batch API: a JSONL file of requests, half price, results within 24 hours.
+    def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:
+        lines = [json.dumps({"custom_id": cid, "method": "POST", "url": BATCH_ENDPOINT,
+                             "body": build_params(self.info, r, compat=self._compat)})
+                 for cid, r in items]
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        with translated_errors("openai", self.info.name):
+            upload = self._client.files.create(file=("ghost-batch.jsonl", data), purpose="batch")
+            batch = self._client.batches.create(input_file_id=upload.id, endpoint=BATCH_ENDPOINT,
+                                                completion_window="24h")
+        return str(batch.id)
+
+    def batch_status(self, batch_id: str) -> str:
+        with translated_errors("openai", self.info.name):
+            status = self._client.batches.retrieve(batch_id).status
+        if status == "completed":
+            return "ended"
+        return "failed" if status in ("failed", "expired", "cancelled") else "pending"
+
+    def batch_results(self, batch_id: str) -> dict[str, Completion | str]:
+        out: dict[str, Completion | str] = {}
+        with translated_errors("openai", self.info.name):
+            batch = self._client.batches.retrieve(batch_id)
+            for file_id in (batch.output_file_id, batch.error_file_id):
+                if file_id:
+                    for line in self._client.files.content(file_id).text.splitlines():
+                        if line.strip():
+                            cid, result = _batch_line(json.loads(line))
+                            out[cid] = result
+        return out
 
     def _stream(self, params: dict[str, Any]) -> Completion:
         pieces: list[str] = []
@@ -77,3 +107,22 @@ class OpenAIModel:
                 if choice.finish_reason:
                     finish = choice.finish_reason
         return Completion("".join(pieces), usage, model, finish)
+
+
+def _batch_line(line: dict[str, Any]) -> tuple[str, Completion | str]:
+    """One line of a batch output (or error) file → (custom_id, Completion or error text)."""
+    cid = str(line.get("custom_id"))
+    response = line.get("response") or {}
+    body = response.get("body") or {}
+    if response.get("status_code") != 200 or not body.get("choices"):
+        error = line.get("error") or body.get("error") or {}
+        return cid, str(error.get("message") or f"HTTP {response.get('status_code')}")
+    usage = body.get("usage") or {}
+    details = SimpleNamespace(**(usage.get("prompt_tokens_details") or {}))
+    choice = body["choices"][0]
+    return cid, Completion(
+        choice["message"].get("content") or "",
+        parse_usage(SimpleNamespace(prompt_tokens=usage.get("prompt_tokens", 0),
+                                    completion_tokens=usage.get("completion_tokens", 0),
+                                    prompt_tokens_details=details)),
+        body.get("model", ""), choice.get("finish_reason") or "")

@@ -24,4 +24,8 @@ def build_model(model: ModelInfo | str, *, base_url: str | None = None,
         from ghost.models.openai_adapter import OpenAIModel
 
         return OpenAIModel(info, resolve_endpoint("openai", base_url), timeout)
+    if info.provider == "local":
+        from ghost.models.local_adapter import LocalModel
+
+        return LocalModel(info)
     raise InputError(f"model '{info.spec}': provider '{info.provider}' is not available yet")

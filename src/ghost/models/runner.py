@@ -133,6 +133,18 @@ class Runner:
             raise errors[0]  # type: ignore[misc]
         return [r for r in results if r is not None]
 
+    def record_batch_result(self, stage: Stage, stage_name: str, key: str,
+                            completion: Completion, request_sha256: str) -> None:
+        """Bill a result collected from a provider batch (at the batch discount)."""
+        self.ledger.record(stage_name, stage.info, completion.usage, cached=False,
+                           discount=stage.info.batch_discount)
+        if self.manifest is not None:
+            self.manifest.add_batch_result(stage=stage_name, spec=stage.info.spec,
+                                           endpoint=stage.endpoint, cache_key=key,
+                                           request_sha256=request_sha256,
+                                           usage=completion.usage,
+                                           response_chars=len(completion.text))
+
     def _with_retries(self, stage: Stage, request: Request) -> Completion:
         waited, attempt = 0.0, 0
         while True:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ghost.cite import CitationReport, check_citations
-from ghost.map.notes import Notes, expected_notes_tokens, map_chunks, map_requests
+from ghost.map.notes import (
+    Notes,
+    expected_notes_tokens,
+    map_chunks,
+    map_requests,
+    notes_from,
+)
+from ghost.models.batch import run_batched
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Request
 from ghost.pipeline.plan import StagePlan
@@ -42,7 +49,9 @@ def plan_notes(session: Session, source: Source, requests: list[Request],
     notes = sum(expected_notes_tokens(c.tokens, session.options.map_max_tokens)
                 for c in source.chunks)
     cached = sum(session.is_cached(info, r.digest()) for r in requests)
-    plans = [StagePlan("map", info, len(requests), tokens_in, notes, cached)]
+    discount = info.batch_discount if session.options.batch else 0.0
+    plans = [StagePlan("map", info, len(requests), tokens_in, notes, cached, discount=discount,
+                       note="through the batch API" if discount else "")]
     if notes > notes_budget:
         plans.append(StagePlan("collapse", session.info("reduce"), math.ceil(notes / notes_budget),
                                notes, notes // 3, note="notes exceed the budget; estimate"))
@@ -54,8 +63,12 @@ def take_notes(session: Session, source: Source, requests: list[Request], *, not
                on_map_done: Callable[[int, Completion], None] | None = None) -> EpisodeNotes:
     """Map every chunk, drop the empty ones, strip citations the source lacks, condense."""
     result = EpisodeNotes()
-    mapped = map_chunks(session.runner, session.stage("map"), source.chunks, requests,
-                        on_done=on_map_done)
+    if session.batch is not None:
+        completions = run_batched(session.runner, session.stage("map"), requests, session.batch)
+        mapped = notes_from(source.chunks, completions)
+    else:
+        mapped = map_chunks(session.runner, session.stage("map"), source.chunks, requests,
+                            on_done=on_map_done)
     result.mapped = len(mapped)
     kept = []
     for note in mapped:

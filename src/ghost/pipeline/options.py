@@ -27,6 +27,7 @@ class RunOptions:
     reduce_max_tokens: int = 8192
     reduce_input_tokens: int | None = None  # None: what the reduce model's context allows
     citations: str = "flag"                 # what to do with citations not in the source
+    batch: bool = False                     # map stage through the providers' batch APIs
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

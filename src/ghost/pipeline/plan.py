@@ -21,12 +21,17 @@ class StagePlan:
     output_tokens: int
     cached_calls: int = 0
     note: str = ""
-    cache_read_tokens: int = 0
+    discount: float = 0.0  # batch API
 
     @property
     def cost(self) -> float | None:
-        return usage_cost(self.info, Usage(self.input_tokens, self.output_tokens,
-                                           cache_read_tokens=self.cache_read_tokens))
+        """Estimated dollars for the calls not already cached."""
+        if self.calls == 0:
+            return 0.0
+        share = (self.calls - self.cached_calls) / self.calls
+        cost = usage_cost(self.info, Usage(int(self.input_tokens * share),
+                                           int(self.output_tokens * share)), self.discount)
+        return cost
 
     def to_dict(self) -> dict[str, Any]:
         cost = self.cost

@@ -10,6 +10,7 @@ from ghost.cache import ResponseCache, cache_root
 from ghost.errors import InputError
 from ghost.ledger import Ledger
 from ghost.manifest import Manifest
+from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import resolve_endpoint
 from ghost.models.registry import build_model
@@ -36,6 +37,9 @@ class Session:
         self.runner = Runner(self.ledger, self.cache, self.manifest,
                              concurrency=options.concurrency, patience=options.patience)
         self._stages: dict[str, Stage] = {}
+        self.batch: BatchStore | None = None
+        if options.batch and not options.dry_run:
+            self.batch = BatchStore(self.cache_dir)
 
     def info(self, role: str) -> ModelInfo:
         """Model info for a role ("map" or "reduce"): the option, else the table's default."""

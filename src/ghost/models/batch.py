@@ -1,0 +1,122 @@
+"""Send a stage's calls through the provider's batch API (50% off) and collect them later.
+
+The first run submits every call not already cached as one batch and saves its id; it then
+stops with BatchPending. A later run polls the saved batches: finished results go into the
+response cache (so from then on they are ordinary cache hits) and only calls still missing are
+submitted again. A custom_id is the call's cache key, which is what ties a result to its call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ghost.cache import ResponseCache, ensure_private_dir
+from ghost.errors import BatchPending, ConfigError
+from ghost.models.protocol import Completion, Request
+from ghost.models.runner import Runner, Stage, estimate_cost
+from ghost.write.atomic import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+
+class BatchModel(Protocol):
+    def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str: ...
+    def batch_status(self, batch_id: str) -> str: ...  # "pending" | "ended" | "failed"
+    def batch_results(self, batch_id: str) -> dict[str, Completion | str]: ...
+
+
+@dataclass
+class BatchRecord:
+    batch_id: str
+    model: str
+    stage: str
+    custom_ids: list[str]
+    submitted: str
+    # What each call was, for the manifest when it is collected: size and hash, never content.
+    request_sha256: dict[str, str]
+
+
+class BatchStore:
+    """Pending batch ids, one JSON file each, under `<cache_dir>/batches`."""
+
+    def __init__(self, cache_dir: Path):
+        self.folder = ensure_private_dir(cache_dir / "batches")
+
+    def pending(self, model: str) -> list[BatchRecord]:
+        records = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                record = BatchRecord(**json.loads(path.read_text()))
+            except (ValueError, TypeError):
+                log.warning("ignored unreadable batch record %s", path.name)
+                continue
+            if record.model == model:
+                records.append(record)
+        return records
+
+    def add(self, record: BatchRecord) -> None:
+        write_text_atomic(self.folder / f"{record.batch_id}.json", json.dumps(asdict(record)),
+                          mode=0o600)
+
+    def remove(self, record: BatchRecord) -> None:
+        (self.folder / f"{record.batch_id}.json").unlink(missing_ok=True)
+
+
+def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
+                store: BatchStore) -> list[Completion]:
+    """Every request's completion, from the cache or a finished batch; else raise BatchPending."""
+    model = stage.model
+    if not hasattr(model, "submit_batch"):
+        raise ConfigError(f"{stage.info.spec} has no batch API; run without --batch")
+    batch_model: BatchModel = model  # type: ignore[assignment]
+    if runner.cache is None:
+        raise ConfigError("--batch needs the response cache; drop --no-cache")
+    cache: ResponseCache = runner.cache
+    keys = [ResponseCache.key(stage.info.provider, stage.info.name, r.digest()) for r in requests]
+    _collect(runner, stage, batch_model, store, cache)
+    missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    if not missing:
+        return [runner.call(stage, r) for r in requests]  # all cache hits now: free, ledgered
+    waiting = {cid for record in store.pending(stage.info.spec) for cid in record.custom_ids}
+    to_submit = [i for i in missing if keys[i] not in waiting]
+    ids = [r.batch_id for r in store.pending(stage.info.spec)]
+    if to_submit:
+        items = [(keys[i], requests[i]) for i in to_submit]
+        reserve = sum(estimate_cost(stage.info, r) for _, r in items) \
+            * (1 - stage.info.batch_discount)
+        runner.ledger.reserve(reserve)  # refuse to submit past the budget
+        runner.ledger.release(reserve)
+        batch_id = batch_model.submit_batch(items)
+        store.add(BatchRecord(batch_id, stage.info.spec, requests[0].stage,
+                              [cid for cid, _ in items], time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                              {cid: r.digest() for cid, r in items}))
+        ids.append(batch_id)
+        log.info("submitted batch %s with %d %s calls", batch_id, len(items), stage.name)
+    raise BatchPending(f"{len(missing)} {stage.name} calls are in provider batches "
+                       f"({', '.join(ids)}); run again later to collect them", ids)
+
+
+def _collect(runner: Runner, stage: Stage, model: BatchModel, store: BatchStore,
+             cache: ResponseCache) -> None:
+    for record in store.pending(stage.info.spec):
+        status = model.batch_status(record.batch_id)
+        if status == "pending":
+            continue
+        if status == "ended":
+            for cid, result in model.batch_results(record.batch_id).items():
+                if isinstance(result, Completion) and result.text.strip():
+                    cache.set(cid, result.to_json())
+                    runner.record_batch_result(stage, record.stage, cid, result,
+                                               record.request_sha256.get(cid, ""))
+                else:
+                    log.warning("batch %s: call %s %s; it will be sent again",
+                                record.batch_id, cid[:12], result)
+        else:
+            log.warning("batch %s %s; its calls will be sent again", record.batch_id, status)
+        store.remove(record)

@@ -1,0 +1,1 @@
+"""The scheduled job: a workspace (ghost.toml), its state, its lock and `ghost run`."""

@@ -1,0 +1,33 @@
+"""`ghost status`: what the workspace has done and what is left."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ghost.workspace.config import load_config
+from ghost.workspace.state import WorkspaceState, this_month
+
+
+def workspace_status(config_path: Path) -> dict[str, Any]:
+    config = load_config(config_path)
+    state = WorkspaceState.load(config.state_dir)
+    episodes: dict[str, dict[str, Any]] = {}
+    for path in config.episodes():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        entry = state.episodes.get(path.name)
+        if entry is None:
+            episodes[path.name] = {"status": "pending", "cost_usd": 0.0}
+        elif entry.sha256 != digest:
+            episodes[path.name] = {"status": "changed", "cost_usd": entry.cost_usd}
+        else:
+            episodes[path.name] = {"status": entry.status, "cost_usd": entry.cost_usd,
+                                   "error": entry.error, "outputs": entry.outputs}
+    counts: dict[str, int] = {}
+    for info in episodes.values():
+        counts[info["status"]] = counts.get(info["status"], 0) + 1
+    return {"episodes": episodes,
+            "counts": ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no episodes",
+            "month": this_month(), "month_spend": state.month_spend(),
+            "budget_per_month": config.budget_per_month}
