@@ -7,8 +7,8 @@ from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
-
 from conftest import shared_path
+
 from ghost.chunk.segments import SEPARATOR, Chunk, chunk_segments, render_segment
 from ghost.errors import InputError
 from ghost.ingest.transcripts import Segment, load_transcript

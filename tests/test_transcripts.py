@@ -6,8 +6,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, shared_path
+
 from ghost.errors import InputError
 from ghost.ingest.transcripts import (
     FORMATS,
