@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -122,3 +125,53 @@ def progress_callback(console: Console, label: str, total: int) -> Callable[...,
         console.progress(label, done[0], total)
 
     return tick
+
+
+# (parameter name, annotation, default) of the options every model-running command takes
+SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("citations", Citations, "flag"), ("map_model", MapModel, None),
+    ("reduce_model", ReduceModel, None), ("base_url", BaseUrl, None),
+    ("cache_dir", CacheDir, None), ("no_cache", NoCache, False), ("output", Output, None),
+    ("as_json", JsonReport, False), ("dry_run", DryRun, False), ("budget", Budget, None),
+    ("concurrency", Concurrency, 8), ("patience", Patience, 1800.0),
+    ("templates", Templates, None), ("models_file", ModelsFile, None),
+    ("chunk_tokens", ChunkTokens, 4000), ("quiet", Quiet, False), ("verbose", Verbose, 0),
+)
+_RUN_OPTION_NAMES = ("citations", "map_model", "reduce_model", "base_url", "cache_dir",
+                     "no_cache", "dry_run", "budget", "concurrency", "patience", "templates",
+                     "models_file", "chunk_tokens")
+
+
+@dataclass
+class RunContext:
+    options: RunOptions
+    console: Console
+    output: Path | None
+    verbose: int
+
+
+def model_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the shared model options; it receives them as `ctx: RunContext`.
+
+    The command runs inside `cli_errors`, with logging set up, so it only declares and does
+    what is its own."""
+    own = [p for p in inspect.signature(func, eval_str=True).parameters.values()
+           if p.name != "ctx"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                annotation=annotation)
+              for name, annotation, default in SHARED_OPTIONS]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        values = {name: kwargs.pop(name) for name, _, _ in SHARED_OPTIONS}
+        setup(values["quiet"], values["verbose"])
+        console = Console(values["quiet"], values["verbose"], values["as_json"])
+        with cli_errors(values["verbose"]):
+            options = run_options(**{k: values[k] for k in _RUN_OPTION_NAMES})
+            func(ctx=RunContext(options, console, values["output"], values["verbose"]),
+                 **kwargs)
+
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared)
+    command.__annotations__ = {}
+    return command

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,30 +13,15 @@ app = typer.Typer()
 
 
 @app.command()
+@c.model_command
 def essay(
+    ctx: c.RunContext,
     samples: Annotated[Path, typer.Option("--samples", help="Folder of the author's past essays (.md, .txt; optional front matter title/date).", show_default=False)],
     transcript: Annotated[Path, typer.Option("--transcript", help="This episode's transcript (txt with HH:MM:SS blocks, Markdown, VTT, SRT or plain).", show_default=False)],
     words: Annotated[int, typer.Option("--words", help="Target length of the essay, in words.")] = 700,
     samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of samples to pack (default: all that fit the reduce model).", show_default=False)] = None,
     fmt: c.TranscriptFormat = None,
     keep_filler: c.KeepFiller = False,
-    citations: c.Citations = "flag",
-    map_model: c.MapModel = None,
-    reduce_model: c.ReduceModel = None,
-    base_url: c.BaseUrl = None,
-    cache_dir: c.CacheDir = None,
-    no_cache: c.NoCache = False,
-    output: c.Output = None,
-    as_json: c.JsonReport = False,
-    dry_run: c.DryRun = False,
-    budget: c.Budget = None,
-    concurrency: c.Concurrency = 8,
-    patience: c.Patience = 1800.0,
-    templates: c.Templates = None,
-    models_file: c.ModelsFile = None,
-    chunk_tokens: c.ChunkTokens = 4000,
-    quiet: c.Quiet = False,
-    verbose: c.Verbose = 0,
 ) -> None:
     """Ghostwrite this episode's intro essay in the author's voice, from their past essays.
 
@@ -59,57 +44,48 @@ def essay(
     from ghost.tokens import counter_for
     from ghost.write.atomic import write_text_atomic
 
-    c.setup(quiet, verbose)
-    console = c.Console(quiet, verbose, as_json)
-    with c.cli_errors(verbose):
-        options = c.run_options(
-            map_model=map_model, reduce_model=reduce_model, base_url=base_url,
-            cache_dir=cache_dir, no_cache=no_cache, dry_run=dry_run, budget=budget,
-            concurrency=concurrency, patience=patience, templates=templates,
-            models_file=models_file, chunk_tokens=chunk_tokens, citations=citations)
-        loaded, skipped = load_samples(samples)
-        for path, reason in skipped:
-            console.info(f"skipped sample {path}: {reason}")
-        state: dict[str, Any] = {}
+    console, options, output = ctx.console, ctx.options, ctx.output
+    loaded, skipped = load_samples(samples)
+    for path, reason in skipped:
+        console.info(f"skipped sample {path}: {reason}")
+    sources = []
 
-        def job(session):  # type: ignore[no-untyped-def]
-            info = session.info("map")
-            source = load_transcript_source(
-                transcript, chunk_tokens=options.chunk_tokens,
-                count_tokens=counter_for(info.tokenizer, info.token_margin), fmt=fmt,
-                keep_filler=keep_filler)
-            session.add_input(transcript, source.text, kind="transcript")
-            for sample in loaded:
-                session.add_input(sample.path, sample.text, kind="sample")
-            tick = c.progress_callback(console, "map", len(source.chunks))
-            result = write_essay(session, source, loaded, words=words,
-                                 samples_budget=samples_budget, on_map_done=tick)
-            state.update(source=source, result=result)
-            return result
+    def job(session):  # type: ignore[no-untyped-def]
+        info = session.info("map")
+        source = load_transcript_source(
+            transcript, chunk_tokens=options.chunk_tokens,
+            count_tokens=counter_for(info.tokenizer, info.token_margin), fmt=fmt,
+            keep_filler=keep_filler)
+        session.add_input(transcript, source.text, kind="transcript")
+        for sample in loaded:
+            session.add_input(sample.path, sample.text, kind="sample")
+        tick = c.progress_callback(console, "map", len(source.chunks))
+        sources.append(source)
+        return write_essay(session, source, loaded, words=words,
+                           samples_budget=samples_budget, on_map_done=tick)
 
-        def meta(session, result):  # type: ignore[no-untyped-def]
-            from ghost.cli.jobs import default_meta
+    def meta(session, result):  # type: ignore[no-untyped-def]
+        from ghost.cli.jobs import default_meta
 
-            data = default_meta(session, result)
-            data["samples_used"] = len(result.pack.samples) if result.pack else 0
-            data["samples_available"] = len(loaded)
-            if result.style is not None:
-                data["style_verdict"] = result.style.verdict
-            return data
-
-        run_job("essay", options, console, job, output=output, meta=meta)
-        result = state.get("result")
-        if result is None or dry_run:
-            return
-        if output is not None:
-            notes_path = output.with_name(output.stem + ".notes.md")
-            write_text_atomic(notes_path, notes_document(result, state["source"]))
-            console.info(f"wrote {notes_path}")
-        if result.pack is not None and not result.pack.complete:
-            console.info(f"samples: {len(result.pack.samples)} of {result.pack.available} fit "
-                         "(most recent, then most similar to this episode)")
-        if result.citations.unknown:
-            console.info("citations not in the transcript: "
-                         + ", ".join(sorted(set(result.citations.unknown))))
+        data = default_meta(session, result)
+        data["samples_used"] = len(result.pack.samples) if result.pack else 0
+        data["samples_available"] = len(loaded)
         if result.style is not None:
-            console.info(result.style.render())
+            data["style_verdict"] = result.style.verdict
+        return data
+
+    result = run_job("essay", options, console, job, output=output, meta=meta)
+    if options.dry_run:
+        return
+    if output is not None:
+        notes_path = output.with_name(output.stem + ".notes.md")
+        write_text_atomic(notes_path, notes_document(result, sources[0]))  # type: ignore[arg-type]
+        console.info(f"wrote {notes_path}")
+    if result.pack is not None and not result.pack.complete:
+        console.info(f"samples: {len(result.pack.samples)} of {result.pack.available} fit "
+                     "(most recent, then most similar to this episode)")
+    if result.citations.unknown:
+        console.info("citations not in the transcript: "
+                     + ", ".join(sorted(set(result.citations.unknown))))
+    if result.style is not None:
+        console.info(result.style.render())

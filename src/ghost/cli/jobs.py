@@ -21,7 +21,8 @@ class JobResult(Protocol):
 
 def run_job(command: str, options: RunOptions, console: Console,
             job: Callable[[Session], JobResult], *, output: Path | None,
-            meta: Callable[[Session, JobResult], dict[str, Any]] | None = None) -> None:
+            meta: Callable[[Session, JobResult], dict[str, Any]] | None = None) -> JobResult:
+    """Run `job` in a session; print the plan (dry run) or write the result; report."""
     from ghost.write.markdown import render_document, write_document
 
     session = Session(command, options)
@@ -53,6 +54,7 @@ def run_job(command: str, options: RunOptions, console: Console,
         console.info(session.ledger.render())
     if console.as_json:
         console.report(report)
+    return result
 
 
 def default_meta(session: Session, result: JobResult) -> dict[str, Any]:

@@ -13,34 +13,19 @@ app = typer.Typer()
 
 
 @app.command()
+@c.model_command
 def summarize(
+    ctx: c.RunContext,
     file: Annotated[Path | None, typer.Argument(help="The long text or transcript to summarize (format auto-detected).", show_default=False)] = None,
     transcript: Annotated[Path | None, typer.Option("--transcript", help="Read FILE as a podcast transcript (timestamps become citations).", show_default=False)] = None,
     fmt: c.TranscriptFormat = None,
     keep_filler: c.KeepFiller = False,
     words: Annotated[int, typer.Option("--words", help="Longest summary, in words.")] = 600,
-    citations: c.Citations = "flag",
-    map_model: c.MapModel = None,
-    reduce_model: c.ReduceModel = None,
-    base_url: c.BaseUrl = None,
-    cache_dir: c.CacheDir = None,
-    no_cache: c.NoCache = False,
-    output: c.Output = None,
-    as_json: c.JsonReport = False,
-    dry_run: c.DryRun = False,
-    budget: c.Budget = None,
-    concurrency: c.Concurrency = 8,
-    patience: c.Patience = 1800.0,
-    templates: c.Templates = None,
-    models_file: c.ModelsFile = None,
-    chunk_tokens: c.ChunkTokens = 4000,
-    quiet: c.Quiet = False,
-    verbose: c.Verbose = 0,
 ) -> None:
     """Summarize a long text or transcript: the map model notes every chunk, the reduce model
     writes it up, with citations checked against the source.
 
-    \b
+    \\b
     Examples:
       ghost summarize corpora/notes.txt --dry-run     # plan, token counts and cost; no call
       ghost summarize --transcript corpora/episode-042.txt -o summary.md
@@ -57,24 +42,16 @@ def summarize(
     from ghost.pipeline.summarize import summarize as summarize_source
     from ghost.tokens import counter_for
 
-    c.setup(quiet, verbose)
-    console = c.Console(quiet, verbose, as_json)
-    with c.cli_errors(verbose):
-        path = c.one_input(file, transcript, "FILE", "--transcript")
-        options = c.run_options(
-            map_model=map_model, reduce_model=reduce_model, base_url=base_url,
-            cache_dir=cache_dir, no_cache=no_cache, dry_run=dry_run, budget=budget,
-            concurrency=concurrency, patience=patience, templates=templates,
-            models_file=models_file, chunk_tokens=chunk_tokens, citations=citations)
+    path = c.one_input(file, transcript, "FILE", "--transcript")
 
-        def job(session):  # type: ignore[no-untyped-def]
-            info = session.info("map")
-            source = load_source(path, chunk_tokens=options.chunk_tokens,
-                                 count_tokens=counter_for(info.tokenizer, info.token_margin),
-                                 transcript=True if transcript else None, fmt=fmt,
-                                 keep_filler=keep_filler)
-            session.add_input(path, source.text, kind=source.kind)
-            tick = c.progress_callback(console, "map", len(source.chunks))
-            return summarize_source(session, source, words=words, on_map_done=tick)
+    def job(session):  # type: ignore[no-untyped-def]
+        info = session.info("map")
+        source = load_source(path, chunk_tokens=ctx.options.chunk_tokens,
+                             count_tokens=counter_for(info.tokenizer, info.token_margin),
+                             transcript=True if transcript else None, fmt=fmt,
+                             keep_filler=keep_filler)
+        session.add_input(path, source.text, kind=source.kind)
+        tick = c.progress_callback(ctx.console, "map", len(source.chunks))
+        return summarize_source(session, source, words=words, on_map_done=tick)
 
-        run_job("summarize", options, console, job, output=output)
+    run_job("summarize", ctx.options, ctx.console, job, output=ctx.output)
