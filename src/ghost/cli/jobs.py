@@ -61,7 +61,7 @@ def default_meta(session: Session, result: JobResult) -> dict[str, Any]:
     ledger = session.ledger
     return {
         "generator": "ghost",
-        "source": result.plan.source.get("source"),
+        "source": result.plan.source.get("source") or result.plan.source.get("mailbox"),
         "map_model": session.info("map").spec,
         "reduce_model": session.info("reduce").spec,
         "calls": ledger.calls,

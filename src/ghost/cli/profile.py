@@ -1,0 +1,76 @@
+"""ghost profile --mbox PATH"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ghost.cli import common as c
+
+app = typer.Typer()
+
+
+@app.command()
+@c.model_command
+def profile(
+    ctx: c.RunContext,
+    mbox: Annotated[Path, typer.Option("--mbox", help="The mail export: an mbox file (Gmail Takeout, pipermail), a Maildir, a folder of messages or one .eml.", show_default=False)],
+    owner: Annotated[str, typer.Option("--owner", help="Whose mailbox it is, e.g. 'Dana Reyes <dana@example.com>' (addresses pick their threads when no query is given).")] = "",
+    query: Annotated[list[str] | None, typer.Option("--query", help="Gmail-style search (from: to: subject: after: before: has:attachment \"phrase\" -term OR); repeatable.", show_default=False)] = None,
+    auto_queries: Annotated[bool, typer.Option("--auto-queries", help="Let the strong model write the searches from --brief (they are shown and logged).")] = False,
+    brief: Annotated[str, typer.Option("--brief", help="What the assistant needs to know (for --auto-queries).")] = "",
+    max_threads: Annotated[int, typer.Option("--max-threads", help="Most threads to read.")] = 60,
+    include_bulk: Annotated[bool, typer.Option("--include-bulk", help="Include mailing-list and bulk mail in searches.")] = False,
+    words: Annotated[int, typer.Option("--words", help="Longest profile, in words.")] = 1500,
+) -> None:
+    """Mine a mailbox into a profile of its owner for a new executive assistant.
+
+    \b
+    Examples:
+      ghost profile --mbox inbox.mbox --owner "Dana Reyes <dana@example.com>" --dry-run
+      ghost profile --mbox inbox.mbox --owner "Dana <dana@example.com>" -o profile.md
+      ghost profile --mbox takeout.mbox --query 'from:board@acme.com newer_than:1y' \\
+          --query 'subject:"offsite" OR subject:travel' -o profile.md
+      ghost profile --mbox Maildir/ --auto-queries --brief "New EA; travel and board work"
+      ghost profile --mbox inbox.mbox --owner "Dana <dana@example.com>" \\
+          --map-model openai:llama3.1 --base-url http://localhost:11434/v1   # mail stays here
+
+    The mailbox is indexed once into the cache folder (re-runs index only new mail). The
+    cheap model triages each thread with one letter (relevant / not / sensitive) and takes
+    notes on the relevant ones, each fact citing its Message-ID; the strong model writes the
+    profile. Passwords, card and account numbers are masked before mail goes to a cloud
+    provider; the run manifest lists which messages went where. Bulk mail is left out unless
+    --include-bulk.
+    """
+    from ghost.cli.jobs import run_job
+    from ghost.pipeline.profile import ProfileRequest, build_profile
+
+    request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,
+                             include_bulk=include_bulk, words=words)
+
+    def job(session):  # type: ignore[no-untyped-def]
+        result = build_profile(session, request,
+                               on_progress=lambda label, done, total:
+                               ctx.console.progress(label, done, total))
+        read = result.index_report.get("read", {})
+        skipped = read.get("skipped_total") or 0
+        ctx.console.info(f"mail: {result.index_report.get('messages', 0):,} messages indexed "
+                         f"({result.index_report.get('added', 0):,} new"
+                         + (f", {skipped:,} skipped" if skipped else "") + ")")
+        for q in result.queries:
+            ctx.console.info(f"query: {q}")
+        return result
+
+    result = run_job("profile", ctx.options, ctx.console, job, output=ctx.output)
+    if not ctx.options.dry_run:
+        if result.triage:  # type: ignore[attr-defined]
+            ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in
+                                                    result.triage.items()))  # type: ignore[attr-defined]
+        if result.masked:  # type: ignore[attr-defined]
+            ctx.console.info("masked before sending: " + ", ".join(
+                f"{n} {k}" for k, n in result.masked.items()))  # type: ignore[attr-defined]
+        if result.citations.unknown:
+            ctx.console.info("Message-IDs not in the mailbox: "
+                             + ", ".join(sorted(set(result.citations.unknown))))

@@ -1,0 +1,276 @@
+"""ghost profile: a mailbox → a briefing on its owner for a new executive assistant.
+
+index (incremental FTS5) → narrow (queries, model-written queries, or the owner's threads) →
+triage each thread with one letter (cheap model) → notes on the relevant ones with Message-ID
+citations (cheap model) → condense if needed → the profile (strong model), its citations
+checked against the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ghost.chunk.threads import Masking, ThreadChunk, thread_chunks
+from ghost.cite import CitationReport, check_citations
+from ghost.errors import InputError
+from ghost.map.notes import Notes, expected_notes_tokens, is_nothing
+from ghost.models.protocol import Message, Request
+from ghost.narrow.index import AddReport, MailIndex
+from ghost.narrow.query import compile_query
+from ghost.pipeline.plan import Plan, StagePlan
+from ghost.pipeline.session import Session
+from ghost.privacy import is_local_endpoint
+from ghost.reduce.collapse import collapse_notes, join_notes
+from ghost.tokens import count_tokens, counter_for
+
+TRIAGE_LETTERS = {"R": "relevant", "N": "not relevant", "S": "sensitive"}
+NOTES_SHARE = 0.5
+MAX_AUTO_QUERIES = 8
+_LETTER = re.compile(r"\b([A-Z])\b")
+
+
+@dataclass
+class ProfileRequest:
+    mailbox: Path
+    owner: str
+    queries: list[str] = field(default_factory=list)
+    auto_queries: bool = False
+    brief: str = ""
+    max_threads: int = 60
+    per_query: int = 40
+    include_bulk: bool = False
+    words: int = 1500
+
+
+@dataclass
+class ProfileResult:
+    plan: Plan
+    text: str = ""
+    index_report: dict[str, Any] = field(default_factory=dict)
+    queries: list[str] = field(default_factory=list)
+    threads: int = 0
+    triage: dict[str, int] = field(default_factory=dict)
+    masked: dict[str, int] = field(default_factory=dict)
+    notes: list[Notes] = field(default_factory=list)
+    collapse_rounds: int = 0
+    citations: CitationReport = field(default_factory=CitationReport)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan.to_dict(), "mail": self.index_report, "queries": self.queries,
+                "threads_selected": self.threads, "triage": self.triage,
+                "secrets_masked": self.masked, "collapse_rounds": self.collapse_rounds,
+                "citations": self.citations.to_dict()}
+
+
+def owner_addresses(owner: str) -> list[str]:
+    found = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", owner)
+    return [a.lower() for a in found]
+
+
+def open_index(session: Session, mailbox: Path, *, dry_run: bool) -> tuple[MailIndex,
+                                                                           AddReport]:
+    if not mailbox.exists():
+        raise InputError(f"{mailbox}: no such mailbox (mbox file, Maildir or folder of .eml)")
+    index = MailIndex(session.cache_dir / "mail")
+    return index, index.add(mailbox)
+
+
+def index_summary(report: AddReport, index: MailIndex) -> dict[str, Any]:
+    stats = report.stats.to_dict()
+    info = index.stats()
+    return {"read": stats, "added": report.added, "seconds": round(report.seconds, 2),
+            "messages": info["messages"], "threads": info["threads"], "bulk": info["bulk"]}
+
+
+def select_threads(index: MailIndex, request: ProfileRequest,
+                   queries: Sequence[str]) -> list[int]:
+    from ghost.narrow.select import select_owner_threads
+
+    if not queries:
+        addresses = owner_addresses(request.owner)
+        if not addresses:
+            raise InputError("no query and no owner address: pass --owner 'Name <addr>', "
+                             "--query or --auto-queries")
+        return [p.thread_id for p in select_owner_threads(index, addresses,
+                                                          limit=request.max_threads)]
+    chosen: dict[int, None] = {}
+    for query in queries:
+        text = f"{query} include:bulk" if request.include_bulk else query
+        for hit in index.search(text, limit=request.per_query):
+            chosen.setdefault(hit.thread_id)
+    return list(chosen)[: request.max_threads]
+
+
+def write_queries(session: Session, index: MailIndex, request: ProfileRequest) -> list[str]:
+    """The strong model turns the brief into search queries; invalid ones are dropped."""
+    stats = index.stats()
+    top = index.conn.execute("SELECT from_addr, count(*) c FROM messages WHERE is_bulk=0 "
+                             "GROUP BY from_addr ORDER BY c DESC LIMIT 12").fetchall()
+    prompt = session.templates.render(
+        "profile-queries", owner=request.owner or "the owner", stats=stats,
+        correspondents=[a for a, _ in top if a], max_queries=MAX_AUTO_QUERIES,
+        brief=request.brief or "Who matters to the owner, what is going on, what they care "
+                               "about.")
+    reply = session.runner.call(session.stage("reduce"),
+                                Request(prompt.system, (Message.user(prompt.user),),
+                                        max_tokens=400, stage="queries"))
+    queries = []
+    for line in reply.text.splitlines():
+        line = line.strip().strip("`").lstrip("-*0123456789. ").strip()
+        if not line:
+            continue
+        try:
+            compile_query(line)
+        except InputError:
+            continue
+        queries.append(line)
+    return queries[:MAX_AUTO_QUERIES]
+
+
+def triage_letter(text: str) -> str:
+    match = _LETTER.search(text.strip().upper())
+    letter = match.group(1) if match else "R"
+    return letter if letter in TRIAGE_LETTERS else "R"  # unsure: keep it
+
+
+def build_profile(session: Session, request: ProfileRequest,
+                  on_progress: Callable[[str, int, int], None] | None = None) -> ProfileResult:
+    opts = session.options
+    index, added = open_index(session, request.mailbox, dry_run=opts.dry_run)
+    try:
+        return _build(session, index, added, request, on_progress)
+    finally:
+        index.close()
+
+
+def _build(session: Session, index: MailIndex, added: AddReport, request: ProfileRequest,
+           on_progress: Callable[[str, int, int], None] | None) -> ProfileResult:
+    opts = session.options
+    map_info, reduce_info = session.info("map"), session.info("reduce")
+    result = ProfileResult(Plan({"mailbox": str(request.mailbox), "owner": request.owner}))
+    result.index_report = index_summary(added, index)
+    result.plan.source.update(messages=result.index_report["messages"],
+                              threads=result.index_report["threads"])
+    queries = list(request.queries)
+    if request.auto_queries and not opts.dry_run:
+        queries += write_queries(session, index, request)
+    result.queries = queries
+    thread_ids = select_threads(index, request, queries)
+    result.threads = len(thread_ids)
+    if not thread_ids:
+        raise InputError("no thread matched; loosen the query or check --owner")
+    map_cloud = _is_cloud(session, map_info.provider)
+    masking = Masking(enabled=map_cloud, counts=result.masked)
+    count = counter_for(map_info.tokenizer, map_info.token_margin)
+    chunks = thread_chunks([(tid, index.thread(tid)) for tid in thread_ids],
+                           max_tokens=opts.chunk_tokens, count_tokens=count, masking=masking)
+    triage = _requests(session, "profile-triage", chunks, request.owner, max_tokens=5,
+                       stage="triage")
+    result.plan.source["selected threads"] = len(thread_ids)
+    _plan(session, result.plan, chunks, triage, request, reduce_info)
+    result.plan.check_budget(opts.budget)
+    if opts.dry_run:
+        return result
+    map_stage = session.stage("map")
+    _record_recipients(session, map_stage.endpoint, chunks)
+    letters = [triage_letter(c.text) for c in session.runner.map(map_stage, triage)]
+    for letter in letters:
+        name = TRIAGE_LETTERS[letter]
+        result.triage[name] = result.triage.get(name, 0) + 1
+    keep = [(c, letter == "S") for c, letter in zip(chunks, letters, strict=True)
+            if letter != "N"]
+    notes_requests = [_requests(session, "profile-map", [c], request.owner, sensitive=s,
+                                max_tokens=opts.map_max_tokens, stage="map")[0]
+                      for c, s in keep]
+    done = [0]
+
+    def tick(*_: object) -> None:
+        done[0] += 1
+        if on_progress:
+            on_progress("map", done[0], len(notes_requests))
+
+    completions = session.runner.map(map_stage, notes_requests, on_done=tick)
+    valid = {mid for c in chunks for mid in c.message_ids}
+    notes = []
+    for (chunk, _), completion in zip(keep, completions, strict=True):
+        if is_nothing(completion.text):
+            continue
+        text, report = check_citations(completion.text, valid, mode="strip",
+                                       accept=index.has_message_id)
+        result.citations.unknown += report.unknown
+        notes.append(Notes(chunk.index, chunk.label, text))
+    reduce_stage = session.stage("reduce")
+    budget = int(reduce_info.context * NOTES_SHARE)
+    result.notes, result.collapse_rounds = collapse_notes(
+        session.runner, reduce_stage, notes, session.templates, title=request.owner,
+        budget=budget, count_tokens=counter_for(reduce_info.tokenizer, reduce_info.token_margin),
+        max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output))
+    if not result.notes:
+        result.text = f"# Profile: {request.owner}\n\nNo selected thread held anything to brief."
+        return result
+    prompt = session.templates.render(
+        "profile-reduce", owner=request.owner or "the mailbox owner",
+        notes=join_notes(result.notes), threads=len(keep),
+        dropped=len(chunks) - len(keep), target_words=request.words)
+    final = session.runner.call(reduce_stage, Request(
+        prompt.system, (Message.user(prompt.user),),
+        max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output), stage="reduce"),
+        expected_output=int(request.words * 1.5))
+    result.text, report = check_citations(final.text, valid, mode=opts.citations,
+                                          accept=index.has_message_id)
+    result.citations.found += report.found
+    result.citations.unknown += report.unknown
+    return result
+
+
+def _is_cloud(session: Session, provider: str) -> bool:
+    if provider == "local":
+        return False
+    base = session.options.base_url
+    return not (provider == "openai" and base and is_local_endpoint(base))
+
+
+def _requests(session: Session, template: str, chunks: Sequence[ThreadChunk], owner: str, *,
+              max_tokens: int, stage: str, sensitive: bool = False) -> list[Request]:
+    out = []
+    for chunk in chunks:
+        prompt = session.templates.render(template, owner=owner or "the mailbox owner",
+                                          part=chunk.index + 1, parts=len(chunks),
+                                          label=chunk.label, text=chunk.text,
+                                          sensitive=sensitive)
+        out.append(Request(prompt.system, (Message.user(prompt.user),), max_tokens=max_tokens,
+                           stage=stage))
+    return out
+
+
+def _plan(session: Session, plan: Plan, chunks: Sequence[ThreadChunk],
+          triage: Sequence[Request], request: ProfileRequest, reduce_info: Any) -> None:
+    map_info = session.info("map")
+    triage_in = sum(count_tokens(r.system + r.messages[0].text, map_info.tokenizer,
+                                 map_info.token_margin) for r in triage)
+    cached = sum(session.is_cached(map_info, r.digest()) for r in triage)
+    plan.stages.append(StagePlan("triage", map_info, len(triage), triage_in, len(triage) * 2,
+                                 cached))
+    notes = sum(expected_notes_tokens(c.tokens, session.options.map_max_tokens) for c in chunks)
+    plan.stages.append(StagePlan("map", map_info, len(chunks), triage_in, notes,
+                                 note="upper bound: only threads triaged relevant are mapped"))
+    if request.auto_queries:
+        plan.stages.insert(0, StagePlan("queries", reduce_info, 1, 600, 200))
+    plan.stages.append(StagePlan("reduce", reduce_info, 1, min(notes, int(
+        reduce_info.context * NOTES_SHARE)) + 800, int(request.words * 1.5)))
+
+
+def _record_recipients(session: Session, endpoint: str, chunks: Sequence[ThreadChunk]) -> None:
+    """The manifest's audit trail: which messages went to which provider (ids, not content)."""
+    sent = session.manifest.data.setdefault("messages_sent", {})
+    ids = sent.setdefault(endpoint, [])
+    seen = set(ids)
+    for chunk in chunks:
+        for mid in chunk.message_ids:
+            if mid not in seen:
+                ids.append(mid)
+                seen.add(mid)
