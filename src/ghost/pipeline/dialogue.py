@@ -152,17 +152,32 @@ def turn_request(setup: DialogueSetup, info: ModelInfo, replies: Sequence[str]) 
     """The request for the next turn, after `replies` (all the replies so far, in order)."""
     side = side_of(len(replies) + 1)
     messages = history_for(side, setup.prompt, replies)
-    if info.provider == "anthropic" and len(messages) > 1:
-        # Each turn resends the whole history: mark its end so the next turn reads it from the
-        # provider's prompt cache. Below the model's minimum nothing is cached or charged extra.
-        tokens = count_tokens(setup.system(side) + "".join(m.text for m in messages),
-                              info.tokenizer, info.token_margin)
-        if tokens >= info.cache_min_tokens:
-            last = messages[-1]
-            messages = (*messages[:-1], Message(last.role, (Part(last.text, cache=True),)))
+    if info.provider == "anthropic":
+        messages = _cache_marks(setup.system(side), messages, info)
     return Request(system=setup.system(side), messages=messages,
                    max_tokens=min(setup.max_tokens, info.max_output),
                    temperature=setup.temperature, stage=STAGES[side])
+
+
+def _cache_marks(system: str, messages: tuple[Message, ...],
+                 info: ModelInfo) -> tuple[Message, ...]:
+    """Mark where this side's history ended last turn and where it ends now.
+
+    Each turn resends the whole history. The mark at the end lets the next turn read all of it
+    from Anthropic's prompt cache; the mark where the previous request of this side ended reads
+    what that request wrote. Prefixes below the model's minimum are left unmarked (they would
+    not be cached anyway). The marks depend on the history only, never on --turns, so a
+    longer re-run of the same dialogue still replays its first turns from ghost's cache.
+    """
+    marked = list(messages)
+    for index in (len(messages) - 3, len(messages) - 1):
+        if index < 0:
+            continue
+        prefix = system + "".join(m.text for m in messages[: index + 1])
+        if count_tokens(prefix, info.tokenizer, info.token_margin) >= info.cache_min_tokens:
+            m = messages[index]
+            marked[index] = Message(m.role, (Part(m.text, cache=True),))
+    return tuple(marked)
 
 
 def speakers_for(catalog: Catalog, a: ModelInfo, b: ModelInfo) -> tuple[Speaker, Speaker]:
