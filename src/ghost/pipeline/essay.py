@@ -7,6 +7,7 @@ byte-identical from one episode to the next, so only the notes are paid for at f
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ghost.pipeline.source import Source
 from ghost.reduce.collapse import join_notes
 from ghost.style.pack import SamplePack, choose_samples
 from ghost.tokens import counter_for
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "essay-write"
 SOURCES_MARK = "=== SOURCES ==="
@@ -129,10 +132,21 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
         report.found += extra.found
         report.unknown += extra.unknown
     result.citations = report
+    result.style = style_check(result.text, samples)
+    return result
+
+
+def style_check(draft: str, samples: Sequence[Sample]) -> Any:
+    """The stylometric report, or None when it cannot be computed (a tiny corpus, an empty
+    draft): the essay has been paid for by then, so this must never fail the run."""
+    from ghost.errors import InputError
     from ghost.style.stylometry import score_draft
 
-    result.style = score_draft(result.text, [s.text for s in samples])
-    return result
+    try:
+        return score_draft(draft, [s.text for s in samples])
+    except InputError as exc:
+        log.warning("no style check: %s", exc)
+        return None
 
 
 def notes_document(result: EssayResult, source: Source) -> str:

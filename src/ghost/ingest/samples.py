@@ -1,0 +1,136 @@
+"""Load an author's past essays (style samples) from a folder of Markdown or text files."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ghost.errors import InputError
+from ghost.ingest.text import read_text
+
+SAMPLE_SUFFIXES = (".md", ".markdown", ".txt")
+
+_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^---[ \t]*$")
+_FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One past essay: where it came from, its title and date, and its body text."""
+
+    path: Path
+    title: str
+    date: datetime.date | None
+    text: str
+    sha256: str
+
+
+def load_samples(folder: str | Path) -> tuple[list[Sample], list[tuple[Path, str]]]:
+    """Read every .md/.markdown/.txt file under `folder`, sorted by path.
+
+    Returns (samples, skipped) where skipped lists (path, reason) for files that are empty,
+    binary, undecodable or repeat an earlier file's text. Hidden files and folders are ignored.
+    Raises InputError when `folder` is missing, is a file, or yields no usable sample.
+    """
+    root = Path(folder)
+    if not root.exists():
+        raise InputError(f"{root}: no such folder; pass the folder that holds your past essays")
+    if not root.is_dir():
+        raise InputError(f"{root}: is a file; pass the folder that holds your past essays")
+    samples: list[Sample] = []
+    skipped: list[tuple[Path, str]] = []
+    seen: dict[str, Path] = {}
+    for path in _sample_files(root):
+        try:
+            sample = _load_one(path)
+        except InputError as exc:
+            skipped.append((path, str(exc).removeprefix(f"{path}: ")))
+            continue
+        if sample.sha256 in seen:
+            skipped.append((path, f"same text as {seen[sample.sha256]}"))
+            continue
+        seen[sample.sha256] = path
+        samples.append(sample)
+    if not samples:
+        detail = ""
+        if skipped:
+            detail = f" ({len(skipped)} skipped, e.g. {skipped[0][0].name}: {skipped[0][1]})"
+        raise InputError(f"{root}: no usable style samples{detail}; add past essays as "
+                         f"{', '.join(SAMPLE_SUFFIXES)} files")
+    return samples, skipped
+
+
+def order_samples_by_recency(samples: Iterable[Sample]) -> list[Sample]:
+    """Newest first; undated samples last. Ties and undated samples go by path."""
+    return sorted(samples, key=lambda s: (s.date is None,
+                                          -s.date.toordinal() if s.date else 0, s.path))
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Split `---` front matter (simple `key: value` lines) from the body.
+
+    Text without a closing fence has no front matter (a leading `---` may be a rule).
+    """
+    lines = text.split("\n")
+    if not lines or not _FENCE.match(lines[0]):
+        return {}, text
+    for end in range(1, len(lines)):
+        if _FENCE_END.match(lines[end]):
+            break
+    else:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in lines[1:end]:
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not line[:1].isspace():
+            meta[key.strip().lower()] = _unquote(value.strip())
+    return meta, "\n".join(lines[end + 1:])
+
+
+def _sample_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found.extend(Path(dirpath) / name for name in filenames
+                     if not name.startswith(".") and name.lower().endswith(SAMPLE_SUFFIXES))
+    return sorted(found)
+
+
+def _load_one(path: Path) -> Sample:
+    meta, body = split_front_matter(read_text(path).lstrip("\ufeff"))
+    body = body.strip()
+    if not body:
+        raise InputError(f"{path}: has front matter but no text")
+    return Sample(path=path, title=_title(meta, body, path), date=_date(meta, path), text=body,
+                  sha256=hashlib.sha256(body.encode("utf-8")).hexdigest())
+
+
+def _title(meta: dict[str, str], body: str, path: Path) -> str:
+    if meta.get("title"):
+        return meta["title"]
+    heading = _HEADING.search(body)
+    return heading.group(1) if heading else path.stem
+
+
+def _date(meta: dict[str, str], path: Path) -> datetime.date | None:
+    for candidate in (meta.get("date", ""), path.name):
+        match = _DATE.search(candidate)
+        if match:
+            try:
+                return datetime.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                continue
+    return None
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value

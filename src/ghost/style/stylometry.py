@@ -1,0 +1,150 @@
+"""Does a draft sound like the author? Burrows' Delta against the spread among their samples.
+
+The draft's Delta to the centroid of the samples is set against leave-one-out Deltas: each
+sample against a space fitted on the other samples alone. Delta grows as texts get shorter, so
+both sides are compared at the same length: held-out samples are cut to the draft's length, and
+a draft longer than the median sample is scored as the mean over pieces of about that length.
+Sentence lengths, punctuation and the most over- and under-used frequent words say what differs.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+from ghost.errors import InputError
+from ghost.style.delta import MAX_WORDS, MIN_DOC_SHARE, CountTable, DeltaSpace, delta
+from ghost.style.markers import TextFeatures, extract
+from ghost.style.style_report import (
+    BORDERLINE,
+    DOES_NOT,
+    SOUNDS_LIKE,
+    UNKNOWN,
+    Spread,
+    StyleReport,
+    feature_differences,
+    word_differences,
+)
+
+__all__ = ["BORDERLINE", "DOES_NOT", "SOUNDS_LIKE", "UNKNOWN", "StyleReport", "attribute",
+           "score_draft"]
+
+MIN_SPREAD_SAMPLES = 4  # fewer samples: no leave-one-out spread, so no verdict
+MIN_WHOLE_SAMPLES = 3  # fewer samples are split into parts to estimate word-rate spread
+MAX_HELD_OUT = 60  # with more samples, the spread comes from this many, evenly spaced
+MIN_SAMPLE_WORDS = 200
+SHORT_DRAFT_WORDS = 300
+BORDERLINE_Z = 2.5  # robust z above which a draft "does not sound like the author"
+
+
+def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORDS) -> StyleReport:
+    """Score how close `draft` is to the author's `samples` and say what differs most."""
+    if isinstance(samples, str):
+        raise InputError("style samples: got one string; pass a list of texts, one per sample")
+    draft_f = _features(draft)
+    if not draft_f.n_words:
+        raise InputError("draft: has no words to compare; pass the text of the draft")
+    feats = [f for f in (_features(s) for s in samples) if f.n_words]
+    total = sum(f.n_words for f in feats)
+    if total < MIN_SAMPLE_WORDS:
+        raise InputError(f"style samples: {total} words in all; the style check needs at least "
+                         f"{MIN_SAMPLE_WORDS} words of the author's past writing")
+    units = _units(feats)
+    space = DeltaSpace.fit([units], max_words)
+    centroid = space.centroid(units)
+    draft_z = space.z(draft_f.counts())
+    length = min(draft_f.n_words, round(statistics.median(f.n_words for f in feats)))
+    pieces = draft_f.parts(max(1, round(draft_f.n_words / length)))
+    score = statistics.fmean(delta(space.z(piece), centroid) for piece in pieces)
+    spread = None
+    if len(feats) >= MIN_SPREAD_SAMPLES:
+        spread = _spread(feats, length, max_words)
+    verdict = _verdict(score, spread)
+    notes = _notes(feats, len(samples), draft_f, space, spread)
+    return StyleReport(
+        verdict=verdict, draft_delta=score, spread=spread,
+        n_samples=len(feats), n_words_compared=len(space.words), draft_words=draft_f.n_words,
+        differences=feature_differences(draft_f, feats),
+        more_words=word_differences(space, draft_z, centroid, more=True),
+        fewer_words=word_differences(space, draft_z, centroid, more=False),
+        notes=notes,
+    )
+
+
+def attribute(text: str, candidates: Mapping[str, Sequence[str]], *,
+              max_words: int = MAX_WORDS) -> list[tuple[str, float]]:
+    """Rank candidate authors by Burrows' Delta of `text` to each one's centroid, closest first.
+
+    The space is fitted on all candidates' texts with per-author centres and pooled
+    within-author spread, so an author with many texts does not dominate.
+    """
+    if any(isinstance(texts, str) for texts in candidates.values()):
+        raise InputError("candidates: map each author to a list of texts, not to one string")
+    counts = _features(text).counts()
+    if not counts:
+        raise InputError("text to attribute: has no words; pass some text")
+    groups = {name: [c for c in (_features(t).counts() for t in texts) if c]
+              for name, texts in candidates.items()}
+    empty = [name for name, group in groups.items() if not group]
+    if not groups or empty:
+        raise InputError(f"candidates: no texts with words for {', '.join(empty) or 'anyone'}; "
+                         "give each candidate author at least one text")
+    if sum(len(g) for g in groups.values()) < 2:
+        raise InputError("candidates: need at least two texts in all to measure spread")
+    space = DeltaSpace.fit(list(groups.values()), max_words)
+    z = space.z(counts)
+    ranked = [(name, delta(z, space.centroid(group))) for name, group in groups.items()]
+    return sorted(ranked, key=lambda pair: (pair[1], pair[0]))
+
+
+# Scoring often repeats texts (the same samples for several drafts, candidates in attribution).
+_features = lru_cache(maxsize=256)(extract)
+
+
+def _units(feats: Sequence[TextFeatures]) -> list[Counter[str]]:
+    """Reference texts for a space: the samples, or equal parts of them when there are few."""
+    if len(feats) >= MIN_WHOLE_SAMPLES:
+        return [f.counts() for f in feats]
+    parts = 4 // len(feats)
+    return [c for f in feats for c in f.parts(parts)]
+
+
+def _spread(feats: Sequence[TextFeatures], length: int, max_words: int) -> Spread:
+    """Leave-one-out Deltas: each held-out sample, cut to `length` words, against the rest."""
+    n = len(feats)
+    held_out = range(n) if n <= MAX_HELD_OUT else sorted(
+        {round(i * (n - 1) / (MAX_HELD_OUT - 1)) for i in range(MAX_HELD_OUT)})
+    counts = [f.counts() for f in feats]
+    table = CountTable.of([counts], MIN_DOC_SHARE * (n - 1))  # counted once for every run
+    deltas = []
+    for i in held_out:
+        space = DeltaSpace.from_table(table.without(0, i), max_words)
+        rest = counts[:i] + counts[i + 1:]
+        deltas.append(delta(space.z(feats[i].counts(length)), space.centroid(rest)))
+    return Spread.of(deltas)
+
+
+def _verdict(score: float, spread: Spread | None) -> str:
+    if spread is None:
+        return UNKNOWN
+    if score <= spread.p90:
+        return SOUNDS_LIKE
+    return BORDERLINE if spread.robust_z(score) <= BORDERLINE_Z else DOES_NOT
+
+
+def _notes(feats: Sequence[TextFeatures], n_given: int, draft: TextFeatures,
+           space: DeltaSpace, spread: Spread | None) -> tuple[str, ...]:
+    notes = []
+    if spread is None:
+        notes.append(f"only {len(feats)} sample(s): the spread among your samples is unknown, so "
+                     f"there is no verdict; add at least {MIN_SPREAD_SAMPLES} samples")
+    if n_given > len(feats):
+        notes.append(f"{n_given - len(feats)} sample(s) without words were ignored")
+    if draft.n_words < SHORT_DRAFT_WORDS:
+        notes.append(f"the draft is short ({draft.n_words} words), so its score is noisy")
+    if len(space.words) < 30:
+        notes.append(f"only {len(space.words)} frequent words to compare; more samples would "
+                     "give a steadier score")
+    return tuple(notes)

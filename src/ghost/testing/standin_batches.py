@@ -1,0 +1,522 @@
+"""Batch APIs of the stand-in: Anthropic Message Batches, OpenAI Files + Batch.
+
+Batches are processed lazily: when one is looked at and is due (auto-finish and at least
+`ready_after` seconds old), or when `finish_all()` is called. Each request goes through
+the same reply and usage logic as a direct call (the `generate` callback).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from typing import Any
+
+from ghost.testing.standin_logic import (
+    ANTHROPIC,
+    JSON,
+    OPENAI,
+    Reply,
+    anthropic_error,
+    iter_jsonl,
+    json_reply,
+    new_id,
+    openai_error,
+)
+
+# (provider, request body) -> (HTTP status, response JSON) for one batched request
+Generate = Callable[[str, JSON], tuple[int, JSON]]
+
+DAY = 24 * 3600
+OPENAI_BATCH_ENDPOINT = "/v1/chat/completions"
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _int(t: float | None) -> int | None:
+    return None if t is None else int(t)
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+    created: float
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": int(self.created),
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "status_details": None,
+            "expires_at": None,
+        }
+
+
+@dataclass
+class AnthropicBatch:
+    id: str
+    created: float
+    requests: list[JSON]
+    ended: float | None = None
+    cancel_initiated: float | None = None
+    results: list[JSON] = field(default_factory=list)
+
+    def counts(self) -> JSON:
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if self.ended is None:
+            counts["processing"] = len(self.requests)
+        for line in self.results:
+            counts[line["result"]["type"]] += 1
+        return counts
+
+    def to_json(self, base_url: str, status: str | None = None) -> JSON:
+        if status is None:
+            status = "ended" if self.ended is not None else "in_progress"
+        ended = self.ended is not None and status == "ended"
+        return {
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": status,
+            "request_counts": self.counts(),
+            "created_at": _iso(self.created),
+            "expires_at": _iso(self.created + DAY),
+            "ended_at": _iso(self.ended) if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": _iso(self.cancel_initiated),
+            "results_url": f"{base_url}/v1/messages/batches/{self.id}/results" if ended else None,
+        }
+
+
+@dataclass
+class OpenAIBatch:
+    id: str
+    created: float
+    input_file_id: str
+    completion_window: str
+    metadata: Any
+    lines: list[JSON]
+    errors: list[JSON]
+    status: str = "validating"
+    times: dict[str, float] = field(default_factory=dict)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    completed: int = 0
+    failed: int = 0
+    usage: JSON | None = None
+
+    def to_json(self) -> JSON:
+        model = next((line["body"].get("model") for line in self.lines), None)
+        return {
+            "id": self.id,
+            "object": "batch",
+            "endpoint": OPENAI_BATCH_ENDPOINT,
+            "model": model if isinstance(model, str) else None,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+            "input_file_id": self.input_file_id,
+            "completion_window": self.completion_window,
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": int(self.created),
+            "in_progress_at": _int(self.times.get("in_progress")),
+            "expires_at": int(self.created + DAY),
+            "finalizing_at": _int(self.times.get("finalizing")),
+            "completed_at": _int(self.times.get("completed")),
+            "failed_at": _int(self.times.get("failed")),
+            "expired_at": None,
+            "cancelling_at": _int(self.times.get("cancelling")),
+            "cancelled_at": _int(self.times.get("cancelled")),
+            "request_counts": {
+                "total": len(self.lines),
+                "completed": self.completed,
+                "failed": self.failed,
+            },
+            "metadata": self.metadata,
+            "usage": self.usage,
+        }
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """Fields of a multipart/form-data body: name -> (filename, content)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return fields
+
+
+def _not_found(provider: str, what: str) -> Reply:
+    message = f"{what} not found"
+    if provider == ANTHROPIC:
+        return json_reply(404, anthropic_error(404, message))
+    return json_reply(404, openai_error(404, message))
+
+
+def _bad(provider: str, message: str, param: str | None = None) -> Reply:
+    if provider == ANTHROPIC:
+        return json_reply(400, anthropic_error(400, message))
+    return json_reply(400, openai_error(400, message, param))
+
+
+class BatchStore:
+    """State of both providers' batch APIs (callers serialize access with their lock)."""
+
+    def __init__(self, generate: Generate) -> None:
+        self.generate = generate
+        self.anthropic: dict[str, AnthropicBatch] = {}
+        self.openai: dict[str, OpenAIBatch] = {}
+        self.files: dict[str, StoredFile] = {}
+
+    def clear(self) -> None:
+        self.anthropic.clear()
+        self.openai.clear()
+        self.files.clear()
+
+    # ------------------------------------------------------------ processing
+
+    def finish_all(self) -> int:
+        done = 0
+        for ab in self.anthropic.values():
+            if ab.ended is None:
+                self._finish_anthropic(ab)
+                done += 1
+        for ob in self.openai.values():
+            if ob.status in ("validating", "in_progress"):
+                self._finish_openai(ob)
+                done += 1
+        return done
+
+    def _finish_anthropic(self, batch: AnthropicBatch) -> None:
+        results = []
+        for item in batch.requests:
+            status, obj = self.generate(ANTHROPIC, item["params"])
+            if status == 200:
+                result: JSON = {"type": "succeeded", "message": obj}
+            else:
+                result = {"type": "errored", "error": obj}
+            results.append({"custom_id": item["custom_id"], "result": result})
+        batch.results = results
+        batch.ended = time.time()
+
+    def _finish_openai(self, batch: OpenAIBatch) -> None:
+        now = time.time()
+        batch.times.setdefault("in_progress", now)
+        if batch.errors:
+            batch.status = "failed"
+            batch.times["failed"] = now
+            return
+        out: list[str] = []
+        err: list[str] = []
+        totals = {"input": 0, "cached": 0, "output": 0}
+        for line in batch.lines:
+            status, obj = self.generate(OPENAI, line["body"])
+            record = {
+                "id": new_id("batch_req_"),
+                "custom_id": line["custom_id"],
+                "response": {"status_code": status, "request_id": new_id("req_"), "body": obj},
+                "error": None,
+            }
+            (out if status == 200 else err).append(json.dumps(record))
+            if status == 200:
+                usage = obj["usage"]
+                totals["input"] += usage["prompt_tokens"]
+                totals["cached"] += usage["prompt_tokens_details"]["cached_tokens"]
+                totals["output"] += usage["completion_tokens"]
+        batch.completed, batch.failed = len(out), len(err)
+        if out:
+            batch.output_file_id = self._store_file(
+                f"{batch.id}_output.jsonl", "batch_output", "\n".join(out) + "\n"
+            ).id
+        if err:
+            batch.error_file_id = self._store_file(
+                f"{batch.id}_error.jsonl", "batch_output", "\n".join(err) + "\n"
+            ).id
+        batch.usage = {
+            "input_tokens": totals["input"],
+            "input_tokens_details": {"cached_tokens": totals["cached"]},
+            "output_tokens": totals["output"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": totals["input"] + totals["output"],
+        }
+        batch.times["finalizing"] = now
+        batch.times["completed"] = now
+        batch.status = "completed"
+
+    def _store_file(self, filename: str, purpose: str, text: str) -> StoredFile:
+        stored = StoredFile(new_id("file-"), filename, purpose, text.encode(), time.time())
+        self.files[stored.id] = stored
+        return stored
+
+    def _due(self, created: float, ready_after: float, auto: bool) -> bool:
+        return auto and time.time() - created >= ready_after
+
+    # ------------------------------------------------------------ routing
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        raw: bytes,
+        content_type: str,
+        base_url: str,
+        ready_after: float,
+        auto: bool,
+    ) -> Reply | None:
+        """Serve a batch or file route, or None when `path` is not one."""
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["v1", "messages", "batches"]:
+            return self._anthropic_route(method, parts[3:], body, base_url, ready_after, auto)
+        if parts[:2] == ["v1", "batches"]:
+            return self._openai_batch_route(method, parts[2:], body, ready_after, auto)
+        if parts[:2] == ["v1", "files"]:
+            return self._file_route(method, parts[2:], raw, content_type)
+        return None
+
+    def _anthropic_route(
+        self, method: str, rest: list[str], body: Any, base_url: str, ready_after: float, auto: bool
+    ) -> Reply | None:
+        if not rest:
+            if method == "POST":
+                return self._anthropic_create(body, base_url)
+            if method == "GET":
+                for ab in self.anthropic.values():
+                    if ab.ended is None and self._due(ab.created, ready_after, auto):
+                        self._finish_anthropic(ab)
+                data = [ab.to_json(base_url) for ab in reversed(self.anthropic.values())]
+                return json_reply(
+                    200,
+                    {
+                        "data": data,
+                        "has_more": False,
+                        "first_id": data[0]["id"] if data else None,
+                        "last_id": data[-1]["id"] if data else None,
+                    },
+                )
+            return None
+        batch = self.anthropic.get(rest[0])
+        if batch is None:
+            return _not_found(ANTHROPIC, f"message batch {rest[0]}")
+        if batch.ended is None and self._due(batch.created, ready_after, auto):
+            self._finish_anthropic(batch)
+        tail = rest[1:]
+        if method == "GET" and not tail:
+            return json_reply(200, batch.to_json(base_url))
+        if method == "GET" and tail == ["results"]:
+            if batch.ended is None:
+                return _bad(ANTHROPIC, f"Message batch {batch.id} is still processing.")
+            text = "".join(json.dumps(line) + "\n" for line in batch.results)
+            return Reply(200, text.encode(), "application/binary")
+        if method == "POST" and tail == ["cancel"]:
+            if batch.ended is not None:
+                return json_reply(200, batch.to_json(base_url))
+            batch.cancel_initiated = time.time()
+            batch.results = [
+                {"custom_id": item["custom_id"], "result": {"type": "canceled"}}
+                for item in batch.requests
+            ]
+            batch.ended = batch.cancel_initiated
+            return json_reply(200, batch.to_json(base_url, status="canceling"))
+        return None
+
+    def _anthropic_create(self, body: Any, base_url: str) -> Reply:
+        requests = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return _bad(ANTHROPIC, "requests: at least one request is required")
+        seen: set[str] = set()
+        for i, item in enumerate(requests):
+            if not isinstance(item, dict) or not isinstance(item.get("params"), dict):
+                return _bad(ANTHROPIC, f"requests.{i}.params: Field required")
+            cid = item.get("custom_id")
+            if not isinstance(cid, str) or not CUSTOM_ID.match(cid):
+                return _bad(
+                    ANTHROPIC, f"requests.{i}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$"
+                )
+            if cid in seen:
+                return _bad(ANTHROPIC, f"Duplicate custom_id: {cid}")
+            seen.add(cid)
+        batch = AnthropicBatch(new_id("msgbatch_"), time.time(), requests)
+        self.anthropic[batch.id] = batch
+        return json_reply(200, batch.to_json(base_url))
+
+    def _openai_batch_route(
+        self, method: str, rest: list[str], body: Any, ready_after: float, auto: bool
+    ) -> Reply | None:
+        if not rest:
+            if method == "POST":
+                return self._openai_create(body)
+            if method == "GET":
+                for ob in self.openai.values():
+                    self._advance(ob, ready_after, auto)
+                data = [ob.to_json() for ob in reversed(self.openai.values())]
+                return json_reply(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "has_more": False,
+                        "first_id": data[0]["id"] if data else None,
+                        "last_id": data[-1]["id"] if data else None,
+                    },
+                )
+            return None
+        batch = self.openai.get(rest[0])
+        if batch is None:
+            return _not_found(OPENAI, f"batch {rest[0]}")
+        if method == "GET" and len(rest) == 1:
+            self._advance(batch, ready_after, auto)
+            return json_reply(200, batch.to_json())
+        if method == "POST" and rest[1:] == ["cancel"]:
+            if batch.status in ("validating", "in_progress"):
+                now = time.time()
+                batch.times["cancelling"] = now
+                batch.times["cancelled"] = now
+                batch.status = "cancelling"
+                reply = json_reply(200, batch.to_json())
+                batch.status = "cancelled"
+                return reply
+            return json_reply(200, batch.to_json())
+        return None
+
+    def _advance(self, batch: OpenAIBatch, ready_after: float, auto: bool) -> None:
+        if batch.status not in ("validating", "in_progress"):
+            return
+        if batch.errors or self._due(batch.created, ready_after, auto):
+            self._finish_openai(batch)
+        else:
+            batch.status = "in_progress"
+            batch.times.setdefault("in_progress", time.time())
+
+    def _openai_create(self, body: Any) -> Reply:
+        if not isinstance(body, dict):
+            return _bad(OPENAI, "Request body must be a JSON object")
+        file_id = body.get("input_file_id")
+        stored = self.files.get(file_id) if isinstance(file_id, str) else None
+        if stored is None:
+            return _bad(OPENAI, f"Invalid 'input_file_id': {file_id!r}.", "input_file_id")
+        if body.get("endpoint") != OPENAI_BATCH_ENDPOINT:
+            return _bad(
+                OPENAI,
+                f"The stand-in only supports endpoint {OPENAI_BATCH_ENDPOINT}.",
+                "endpoint",
+            )
+        if body.get("completion_window") != "24h":
+            return _bad(OPENAI, "Invalid 'completion_window': expected '24h'.", "completion_window")
+        lines, errors = self._parse_input(stored.data)
+        batch = OpenAIBatch(
+            new_id("batch_"),
+            time.time(),
+            stored.id,
+            "24h",
+            body.get("metadata"),
+            lines,
+            errors,
+        )
+        self.openai[batch.id] = batch
+        return json_reply(200, batch.to_json())
+
+    def _parse_input(self, data: bytes) -> tuple[list[JSON], list[JSON]]:
+        lines: list[JSON] = []
+        errors: list[JSON] = []
+        seen: set[str] = set()
+
+        def fail(code: str, number: int, message: str) -> None:
+            errors.append({"code": code, "line": number, "message": message, "param": None})
+
+        for number, text in iter_jsonl(data):
+            try:
+                item = json.loads(text)
+            except ValueError:
+                fail("invalid_json_line", number, "This line is not parseable as valid JSON.")
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
+                fail("missing_required_parameter", number, "Missing required parameter: 'body'.")
+                continue
+            cid = item.get("custom_id")
+            if not isinstance(cid, str) or not cid:
+                fail("missing_required_parameter", number, "Missing 'custom_id'.")
+                continue
+            if cid in seen:
+                fail(
+                    "duplicate_custom_id", number, f"The custom_id '{cid}' is used more than once."
+                )
+                continue
+            if item.get("url") != OPENAI_BATCH_ENDPOINT or item.get("method", "POST") != "POST":
+                fail("invalid_url", number, f"The URL must be {OPENAI_BATCH_ENDPOINT}.")
+                continue
+            seen.add(cid)
+            lines.append(item)
+        if not lines and not errors:
+            fail("empty_file", 0, "The input file is empty.")
+        return lines, errors
+
+    def _file_route(
+        self, method: str, rest: list[str], raw: bytes, content_type: str
+    ) -> Reply | None:
+        if not rest and method == "POST":
+            if not content_type.startswith("multipart/form-data"):
+                return _bad(OPENAI, "Expected a multipart/form-data upload.")
+            fields = parse_multipart(content_type, raw)
+            purpose = fields.get("purpose", (None, b""))[1].decode()
+            if "file" not in fields:
+                return _bad(OPENAI, "Missing required parameter: 'file'.", "file")
+            if purpose != "batch":
+                return _bad(OPENAI, "The stand-in only accepts purpose 'batch'.", "purpose")
+            filename, content = fields["file"]
+            stored = StoredFile(
+                new_id("file-"), filename or "upload.jsonl", purpose, content, time.time()
+            )
+            self.files[stored.id] = stored
+            return json_reply(200, stored.to_json())
+        if not rest:
+            return None
+        found = self.files.get(rest[0])
+        if found is None:
+            return _not_found(OPENAI, f"file {rest[0]}")
+        stored = found
+        if method == "GET" and len(rest) == 1:
+            return json_reply(200, stored.to_json())
+        if method == "GET" and rest[1:] == ["content"]:
+            return Reply(200, stored.data, "application/octet-stream")
+        if method == "DELETE" and len(rest) == 1:
+            del self.files[stored.id]
+            return json_reply(200, {"id": stored.id, "object": "file", "deleted": True})
+        return None
+
+    def describe(self, body: Any, raw: bytes, content_type: str) -> Any:
+        """What to record as the body of a batch or file request."""
+        if content_type.startswith("multipart/form-data"):
+            fields = parse_multipart(content_type, raw)
+            return {
+                name: (
+                    {"filename": fname, "bytes": len(data)}
+                    if fname
+                    else data.decode("utf-8", "replace")
+                )
+                for name, (fname, data) in fields.items()
+            }
+        return body

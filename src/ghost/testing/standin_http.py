@@ -1,0 +1,114 @@
+"""HTTP/1.1 plumbing of the stand-in: a threading server and its keep-alive request handler."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from ghost.testing.standin_logic import Reply, StreamReply
+
+logger = logging.getLogger("ghost.testing.standin")
+
+
+class Host(Protocol):
+    """What the handler needs from the stand-in that owns the server."""
+
+    def _serve(self, h: StandInHandler, method: str) -> None: ...
+
+    def _track(self, conn: socket.socket, add: bool) -> None: ...
+
+
+class StandInServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    standin: Host
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            logger.debug("stand-in: client %s went away: %r", client_address, exc)
+            return
+        logger.exception("stand-in: error on a connection from %s", client_address)
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ghost-standin/1"
+    timeout = 120
+    server: StandInServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.standin._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.standin._track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("stand-in http: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            self.server.standin._serve(self, method)
+        except (ConnectionError, TimeoutError) as exc:
+            logger.debug("stand-in: client went away during %s %s: %r", method, self.path, exc)
+            self.close_connection = True
+
+    def read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def send_stream(self, reply: StreamReply, before_last: Callable[[], None]) -> None:
+        self.send_response(200)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        last = len(reply.events) - 1
+        for i, event in enumerate(reply.events):
+            if i == last:
+                before_last()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+        self.wfile.write(b"0\r\n\r\n")
