@@ -111,3 +111,33 @@ def test_samples_folder_without_usable_files(tmp_path: Path, standin: StandIn) -
     (tmp_path / "s" / "a.pdf").write_bytes(b"%PDF")
     result = run_essay(tmp_path / "s", REPO / "corpora" / "episode-042.txt", tmp_path)
     assert result.exit_code == 2 and "sample" in result.stderr.lower()
+
+
+def screening(letter: str):
+    """A stand-in responder: the screen answers `letter`; everything else gets the default."""
+
+    def respond(provider: str, body: dict) -> str | None:
+        return letter if "screening classifier" in json.dumps(body.get("system", "")) else None
+
+    return respond
+
+
+@pytest.mark.parametrize(("letter", "essays", "exit_code"), [("C", 0, 1), ("B", 1, 0),
+                                                              ("A", 1, 0)])
+def test_screen_cancels_on_c_and_cautions_on_b(tmp_path: Path, monkeypatch, letter: str,
+                                               essays: int, exit_code: int) -> None:
+    with StandIn(responder=screening(letter)) as server:
+        for name, value in server.env("k-test-123456").items():
+            monkeypatch.setenv(name, value)
+        out = tmp_path / "essay.md"
+        result = run_essay(CORPUS_SAMPLES, REPO / "corpora" / "episode-042.txt", tmp_path,
+                           "--screen", "-o", out)
+        assert result.exit_code == exit_code, result.output
+        sent = essay_requests(server)
+        assert len(sent) == essays  # counted at the stand-in: no essay request on C
+        assert out.exists() == bool(essays)
+        if letter == "C":
+            assert "screen" in result.stderr and "nothing was written" in result.stderr
+        if essays:
+            system = json.dumps(sent[0]["system"])
+            assert ("flagged the source as" in system) == (letter == "B")

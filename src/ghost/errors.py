@@ -59,3 +59,9 @@ class BatchPending(GhostError):
     def __init__(self, message: str, batch_ids: list[str]):
         super().__init__(message)
         self.batch_ids = batch_ids
+
+
+class ScreenRefused(GhostError):
+    """The screening classifier put the input in a refusing category; nothing was written."""
+
+    exit_code = 1

@@ -8,7 +8,17 @@ from __future__ import annotations
 import typer
 
 from ghost import __version__
-from ghost.cli import cache_cmd, dialogue, essay, mail_cmd, profile, run_cmd, summarize
+from ghost.cli import (
+    cache_cmd,
+    dialogue,
+    essay,
+    mail_cmd,
+    profile,
+    run_cmd,
+    screen,
+    style_check,
+    summarize,
+)
 
 app = typer.Typer(
     name="ghost",
@@ -21,9 +31,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(essay.app)
+app.add_typer(style_check.app)
 app.add_typer(summarize.app)
 app.add_typer(profile.app)
 app.add_typer(dialogue.app)
+app.add_typer(screen.app)
 app.add_typer(run_cmd.app)
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(cache_cmd.app, name="cache")

@@ -22,6 +22,8 @@ def essay(
     samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of samples to pack (default: all that fit the reduce model).", show_default=False)] = None,
     fmt: c.TranscriptFormat = None,
     keep_filler: c.KeepFiller = False,
+    screen: c.Screen = False,
+    screen_examples: c.ScreenExamples = None,
 ) -> None:
     """Ghostwrite this episode's intro essay in the author's voice, from their past essays.
 
@@ -45,6 +47,7 @@ def essay(
     from ghost.write.atomic import write_text_atomic
 
     console, options, output = ctx.console, ctx.options, ctx.output
+    options.screen, options.screen_examples = screen, screen_examples
     loaded, skipped = load_samples(samples)
     for path, reason in skipped:
         console.info(f"skipped sample {path}: {reason}")

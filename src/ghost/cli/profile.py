@@ -24,6 +24,8 @@ def profile(
     max_threads: Annotated[int, typer.Option("--max-threads", help="Most threads to read.")] = 60,
     include_bulk: Annotated[bool, typer.Option("--include-bulk", help="Include mailing-list and bulk mail in searches.")] = False,
     words: Annotated[int, typer.Option("--words", help="Longest profile, in words.")] = 1500,
+    screen: c.Screen = False,
+    screen_examples: c.ScreenExamples = None,
 ) -> None:
     """Mine a mailbox into a profile of its owner for a new executive assistant.
 
@@ -47,6 +49,7 @@ def profile(
     from ghost.cli.jobs import run_job
     from ghost.pipeline.profile import ProfileRequest, build_profile
 
+    ctx.options.screen, ctx.options.screen_examples = screen, screen_examples
     request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,
                              include_bulk=include_bulk, words=words)
 

@@ -18,6 +18,7 @@ from ghost.ingest.samples import Sample
 from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.pipeline.plan import Plan, StagePlan
+from ghost.pipeline.screen import guarded_call
 from ghost.pipeline.session import Session
 from ghost.pipeline.source import Source
 from ghost.reduce.collapse import join_notes
@@ -42,6 +43,7 @@ class EssayResult:
     paragraph_sources: dict[int, str] = field(default_factory=dict)
     citations: CitationReport = field(default_factory=CitationReport)
     style: Any = None  # ghost.style StyleReport
+    screen: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -56,6 +58,8 @@ class EssayResult:
             data["samples_tokens"] = self.pack.tokens
         if self.style is not None:
             data["style"] = self.style.to_dict()
+        if self.screen is not None:
+            data["screen"] = self.screen
         return data
 
 
@@ -123,7 +127,9 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
         session, samples, notes_text, source, words=words, samples_budget=samples_budget)
     request = essay_request(system, samples_part, episode,
                             min(opts.reduce_max_tokens, info.max_output))
-    reply = session.runner.call(session.stage("reduce"), request, expected_output=int(words * 1.6))
+    reply, result.screen = guarded_call(session, session.stage("reduce"), request,
+                                        screen_text=notes_text,
+                                        expected_output=int(words * 1.6))
     essay, sources = split_sources(reply.text)
     result.text, report = check_citations(essay, source.citations, mode=opts.citations)
     for number, cites in sources.items():

