@@ -77,9 +77,14 @@ class Catalog:
         if provider == "local":
             # Free to run. A table entry may set a smaller context to save memory (llama.cpp
             # allocates the whole context up front).
-            context = int((entry or {}).get("context") or local_context(name))
-            return ModelInfo(provider, name, context, max(1, context // 4),
-                             Prices(0.0, 0.0, 0.0, 0.0), batch_discount=0.0)
+            try:
+                context = int((entry or {}).get("context") or local_context(name))
+                max_output = int((entry or {}).get("max_output") or max(1, context // 4))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"models table: entry local:{name} is malformed "
+                                  f"({exc!r})") from None
+            return ModelInfo(provider, name, context, max_output, Prices(0.0, 0.0, 0.0, 0.0),
+                             batch_discount=0.0)
         pconf = self.providers.get(provider, {})
         margin = float(pconf.get("token_margin", 0.0))
         discount = float(pconf.get("batch_discount", 0.5))

@@ -79,6 +79,9 @@ class WorkspaceConfig:
     def episodes(self) -> list[Path]:
         """Transcript files in the inbox, sorted by name (a folder, or a glob pattern)."""
         pattern = self.root / self.inbox
+        if not glob.has_magic(self.inbox) and not pattern.exists():
+            raise ConfigError(f"ghost.toml: [episodes] inbox {pattern} does not exist; create "
+                              "it or point inbox at the folder where transcripts arrive")
         if pattern.is_dir():
             found = [p for p in pattern.iterdir() if p.suffix.lower() in TRANSCRIPT_SUFFIXES]
         else:
