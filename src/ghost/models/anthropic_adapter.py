@@ -71,7 +71,8 @@ class AnthropicModel:
 
     # Message Batches API: half price, results within 24 hours.
     def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:
-        requests = [{"custom_id": cid, "params": build_params(self.info, r)} for cid, r in items]
+        requests: list[Any] = [{"custom_id": cid, "params": build_params(self.info, r)}
+                               for cid, r in items]
         with translated_errors("anthropic", self.info.name):
             return str(self._client.messages.batches.create(requests=requests).id)
 

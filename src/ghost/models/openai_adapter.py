@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import translated_errors
@@ -13,7 +13,7 @@ from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Request, Usage
 
 STREAM_FROM_MAX_TOKENS = 8192
-BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 
 
 def build_params(info: ModelInfo, request: Request, *, compat: bool) -> dict[str, Any]:

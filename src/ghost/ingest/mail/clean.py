@@ -1,0 +1,179 @@
+"""Strip what a reader of one message does not need: quoted replies, signatures, footers.
+
+Conservative by design: a block is only dropped when it clearly is a quote (`>` lines, an
+attribution line just before them such as "On <date>, X wrote:", an Outlook "Original
+Message" tail), a signature (after a `-- ` line, a short sign-off block at the very end, a
+"Sent from my phone" line) or a mailing-list footer.
+
+This runs on every message, so it is written for speed: patterns start with a literal
+character the regex engine can jump to, and end-of-message checks look at the tail only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ghost.ingest.mail.headers import deobfuscate
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | {
+    0xA0: " ", 0x202F: " ", 0x2007: " ", 0x0C: "\n", 0x0B: "\n",
+}
+_ORIGINAL = re.compile(
+    r"\n[ \t]*(?:-{2,}[ \t]*(?:Original Message|Message d'origine|Ursprüngliche Nachricht)"
+    r"[ \t]*-{2,}|_{10,}[ \t]*\n[ \t]*(?:From|De|Von):[^\n]*\n"
+    r"|From:[^\n]*\n(?:[^\n]*\n)?(?:Sent|Date):[^\n]*\n(?:[^\n]*\n)?(?:To|Subject):)",
+    re.I,
+)
+_VERBS = ("wrote", "writes", "écrit", "schrieb", "escribió", "scrisse", "napisał", "skrev")
+_INTRO_WORDS = ("On ", "Am ", "Le ", "El ", "Il ", "Op ", "Den ", "På ", "W dniu ")
+_QUOTE_START = re.compile(r"\n[ \t]*>")  # first line of a quoted block
+_QUOTE_END = re.compile(r"\n(?![ \t]*>)")  # first line after it that is not quoted
+_LONE_ON_WROTE = re.compile(r"\n[ \t]*On\b[^\n]{0,250}\bwrote:[ \t]*(?=\n)")
+_LIST_FOOTER = re.compile(
+    r"\n[ \t]*_{20,}[ \t]*\n[^\n]*(?:mailing list|listinfo|unsubscribe)[\s\S]{0,600}$", re.I
+)
+_GROUPS_FOOTER = re.compile(r"\n[^\n]*You received this message because you are subscribed"
+                            r"[\s\S]{0,800}$")
+_MOBILE = re.compile(
+    r"\n[ \t]*(?:Sent from my [\w ,.-]{1,40}|Sent from (?:Mail|Outlook) for [\w ]{1,30}"
+    r"|Get Outlook for [\w ]{1,20}|Sent via [\w ,.-]{1,40})[ \t]*(?=\n)",
+    re.I,
+)
+_SIG_DELIM = re.compile(r"\n-- ?(?=\n)")
+# A sign-off line, then at most 4 short lines (name, title, phone) to the end.
+_SIGNOFF = re.compile(
+    r"\n[ \t]*(?:best|best regards|best wishes|kind regards|warm regards|regards|cheers|"
+    r"thanks|many thanks|thanks again|thank you|sincerely|yours|yours sincerely|"
+    r"all the best|br|rgds|mit freundlichen grüßen|cordialement)[ \t]*[,.!]?[ \t]*"
+    r"(?:\n[^\n]{0,60}){0,4}\s*$",
+    re.I,
+)
+_SIGNOFF_WORDS = ("best", "regard", "cheers", "thank", "sincerely", "yours", "br", "rgds",
+                  "grüß", "cordialement")
+_BLANK_RUNS = re.compile(r"\n\n\n+")
+_FOOTER_TAIL = 800  # list footers and phone lines are looked for in the last chars only
+_SIG_TAIL = 2500  # a `-- ` signature of at most 20 lines starts within the last chars
+
+
+def clean_body(text: str, deobfuscate_addresses: bool = False) -> str:
+    """Cleaned text of one message body (see module doc); never raises."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():
+        text = text.translate(_INVISIBLE)
+    text = "\n" + text
+    if ">" in text:
+        text = _strip_quotes(text)
+    if " \n" in text or "\t\n" in text:
+        text = "\n".join([line.rstrip() for line in text.split("\n")])
+    text += "\n"
+    if "Orig" in text or "___" in text or "\nFrom:" in text:
+        m = _ORIGINAL.search(text)
+        if m:
+            text = text[: m.start() + 1]
+    if "wrote:" in text:
+        text = _LONE_ON_WROTE.sub("", text)
+    text = strip_signature(text)
+    if deobfuscate_addresses:
+        text = deobfuscate(text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
+
+
+def _strip_quotes(text: str) -> str:
+    """Remove quoted blocks (`>` lines) with the attribution line just before each one."""
+    out: list[str] = []
+    pos = 0
+    m = _QUOTE_START.search(text)
+    while m:
+        start = m.start()
+        e = _QUOTE_END.search(text, start + 1)
+        end = e.start() if e else len(text)
+        out.append(text[pos : _attribution_start(text, pos, start)])
+        pos = end
+        m = _QUOTE_START.search(text, end)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _attribution_start(text: str, lo: int, quote: int) -> int:
+    """Where the attribution before the quote at `quote` begins, or `quote` if there is none.
+
+    Attributions: a line ending in "wrote:" (or the same verb in a few languages), possibly
+    wrapped after an "On <date>, <name>" line; or an "On/Am/Le ... :" line, wrapped over up
+    to 3 lines, that holds a digit or an address.
+    """
+    end = quote
+    for _ in range(3):  # skip up to 2 blank lines between attribution and quote
+        prev = text.rfind("\n", lo, end)
+        if prev < 0:
+            return quote
+        if text[prev + 1 : end].strip():
+            break
+        end = prev
+    else:
+        return quote
+    line = text[prev + 1 : end].rstrip()
+    if not line.endswith(":"):
+        return quote
+    begin = prev
+    if line[:-1].rstrip().endswith(_VERBS):
+        up = text.rfind("\n", lo, begin)
+        for _ in range(2):  # "On <date>, <name>\n<address> wrote:"
+            if text.startswith(_INTRO_WORDS, begin + 1) or up < 0:
+                break
+            if text.startswith(_INTRO_WORDS, up + 1):
+                begin = up
+                break
+            up = text.rfind("\n", lo, up)
+        return begin if text.startswith(_INTRO_WORDS, begin + 1) else prev
+    for _ in range(2):
+        if text.startswith(_INTRO_WORDS, begin + 1):
+            break
+        up = text.rfind("\n", lo, begin)
+        if up < 0 or not text[up + 1 : begin].strip():
+            return quote
+        begin = up
+    chunk = text[begin:end]
+    if (text.startswith(_INTRO_WORDS, begin + 1) and len(chunk) <= 400
+            and ("@" in chunk or any(c.isdigit() for c in chunk))):
+        return begin
+    return quote
+
+
+def strip_signature(text: str) -> str:
+    """Drop list footers, phone sign-offs, a `-- ` signature and a closing sign-off block.
+
+    `text` starts with a newline (see clean_body).
+    """
+    cut = max(len(text) - _FOOTER_TAIL, 0)
+    tail = text[cut:]
+    if "___" in tail or "You received" in tail or "Sent " in tail or "Get Outlook" in tail:
+        tail = _LIST_FOOTER.sub("", tail)
+        tail = _GROUPS_FOOTER.sub("", tail)
+        tail = _MOBILE.sub("", tail)
+        text = text[:cut] + tail
+    cut = max(len(text) - _SIG_TAIL, 0)
+    if text.find("\n--", cut) >= 0:
+        delims = list(_SIG_DELIM.finditer(text, cut))
+        if delims:
+            last = delims[-1]
+            rest = [ln for ln in text[last.end() :].split("\n") if ln.strip()]
+            if len(rest) <= (20 if last.group().endswith(" ") else 8):
+                text = text[: last.start() + 1]
+    cut = len(text)
+    while cut and text[cut - 1] in " \n\t":
+        cut -= 1
+    for _ in range(6):  # the sign-off is within the last 6 lines
+        cut = text.rfind("\n", 0, cut)
+        if cut <= 0:
+            cut = 0
+            break
+    tail = text[cut:].lower()
+    if not any(word in tail for word in _SIGNOFF_WORDS):
+        return text
+    m = _SIGNOFF.search(text, cut)
+    if m and m.start() > 0 and text[: m.start()].strip():
+        text = text[: m.start() + 1]
+    return text

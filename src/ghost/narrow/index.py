@@ -1,0 +1,333 @@
+"""An embedded full-text index of mail: SQLite + FTS5 in one file, built incrementally.
+
+    with MailIndex(cache_dir) as index:
+        report = index.add("export.mbox", workers=2)    # again later: only new mail is read
+        hits = index.search('from:anna "board meeting" after:2024/01/01', limit=20)
+        messages = index.thread(hits[0].thread_id)
+
+Per mbox file the index remembers how far it has read (byte offset) and hashes of the file's
+head and of the bytes before that offset: a grown file is read from where it stopped, a
+replaced one from the start. One-message files (Maildir) are remembered by name.
+Duplicates (same Message-ID) are dropped at insert time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ghost.errors import InputError
+from ghost.ingest.mail.reader import (
+    FilesTask,
+    MboxTask,
+    Task,
+    discover,
+    file_tasks,
+    mbox_tasks,
+    run_tasks,
+)
+from ghost.narrow.query import compile_query
+from ghost.narrow.results import AddReport, Hit, StoredMessage
+from ghost.narrow.rows import RowBatch, run_row_task
+from ghost.narrow.schema import BM25_WEIGHTS, MESSAGE_COLUMNS, connect
+from ghost.narrow.threading import assign_threads
+
+__all__ = ["AddReport", "Hit", "MailIndex", "StoredMessage", "file_key"]
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "mail-index.sqlite"
+_HEAD_BYTES = 1 << 20
+_TAIL_BYTES = 1 << 16
+_IN_CHUNK = 500
+
+
+def _when(stamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
+
+
+def _file_hash(path: Path, start: int, length: int) -> str:
+    with open(path, "rb") as fh:
+        fh.seek(max(start, 0))
+        return hashlib.sha256(fh.read(length)).hexdigest()
+
+
+def file_key(path: Path) -> str:
+    """Key of a one-message file: Maildir names minus their flags, across cur/ and new/."""
+    parent = path.parent
+    if parent.name in ("cur", "new"):
+        return f"{parent.parent}/{path.name.split(':', 1)[0]}"
+    return str(path)
+
+
+class MailIndex:
+    """The mail index in `path` (a folder gets `mail-index.sqlite` inside it)."""
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path)
+        if p.is_dir() or (not p.suffix and not p.exists()):
+            p.mkdir(parents=True, exist_ok=True)
+            p = p / INDEX_FILE
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = connect(str(p))
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise InputError(f"{p}: cannot open the mail index ({exc}); "
+                             "delete it or pick another cache folder") from None
+        self.path = p
+        self._next_id = (self.conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
+
+    def __enter__(self) -> MailIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- building ----------------------------------------------------------------------
+
+    def add(self, source: str | Path, workers: int | None = None,
+            progress: Callable[[AddReport], None] | None = None) -> AddReport:
+        """Index new mail under `source` (mbox, Maildir, folder of messages, .eml).
+
+        Parsing runs on `workers` processes (default: one per CPU, at most 8); this process
+        writes. `progress(report)` is called after each committed batch.
+        """
+        started = time.perf_counter()
+        workers = workers if workers is not None else max(1, min(8, os.cpu_count() or 1))
+        report = AddReport()
+        mboxes, files = discover(source, report.stats)
+        tasks: list[Task] = []
+        for mbox in mboxes:
+            tasks.extend(self._mbox_plan(mbox.resolve(), report))
+        fresh = []
+        for f in files:
+            if self._known_file(file_key(f.resolve())):
+                report.skipped_files += 1
+            else:
+                fresh.append(f.resolve())
+        tasks.extend(file_tasks(fresh))
+        workers = workers if len(tasks) > 1 else 1
+        parse = functools.partial(run_row_task, db_path=str(self.path) if workers > 1 else None)
+        for batch in run_tasks(tasks, parse, workers):
+            self._store(batch, report)
+            if progress is not None:
+                progress(report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _mbox_plan(self, path: Path, report: AddReport) -> list[Task]:
+        st = path.stat()
+        row = self.conn.execute(
+            "SELECT size, mtime, head_hash, tail_hash, offset FROM sources WHERE path=?",
+            (str(path),)).fetchone()
+        start = 0
+        if row is not None:
+            _size, mtime, head, tail, offset = row
+            if st.st_size == offset and st.st_mtime == mtime:
+                report.resumed[str(path)] = offset
+                return []
+            if (st.st_size >= offset and head == _file_hash(path, 0, min(offset, _HEAD_BYTES))
+                    and tail == _file_hash(path, offset - _TAIL_BYTES, min(offset, _TAIL_BYTES))):
+                start = offset
+                report.resumed[str(path)] = offset
+            else:
+                report.replaced.append(str(path))
+                self._forget_source(str(path))
+        return mbox_tasks(path, start, st.st_size)
+
+    def _known_file(self, key: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM files WHERE key=?", (key,)).fetchone() is not None
+
+    def _forget_source(self, source: str) -> None:
+        """Remove the messages of a replaced mbox (they are read again from the start)."""
+        cols = ", ".join(("id", "subject", "body", "from_t", "to_t", "cc_t"))
+        with self._transaction():
+            self.conn.execute(f"INSERT INTO mail_fts(mail_fts, rowid, subject, body, from_t, "
+                              f"to_t, cc_t) SELECT 'delete', {cols} FROM messages WHERE source=?",
+                              (source,))
+            self.conn.execute("DELETE FROM participants WHERE msg IN "
+                              "(SELECT id FROM messages WHERE source=?)", (source,))
+            self.conn.execute("DELETE FROM messages WHERE source=?", (source,))
+            self.conn.execute("DELETE FROM sources WHERE path=?", (source,))
+
+    def _store(self, batch: RowBatch, report: AddReport) -> None:
+        report.stats.merge(batch.stats)
+        rows = batch.rows
+        existing = self._existing_ids([r[0] for r in rows])
+        fresh: list[tuple] = []
+        for row in rows:
+            if row[0] in existing:
+                report.stats.duplicates += 1
+                continue
+            existing.add(row[0])
+            fresh.append(row)
+        with self._transaction():
+            thread_of = assign_threads(self.conn, [(r[0], r[19]) for r in fresh])
+            messages: list[tuple] = []
+            fts: list[tuple] = []
+            people: list[tuple[int, str, int]] = []
+            for row in fresh:
+                rid = self._next_id
+                self._next_id += 1
+                (mid, synthetic, subject, from_addr, from_name, from_t, to_t, cc_t, date, irt,
+                 refs, bulk, n_att, atts, body, src, offset, size, participants, _) = row
+                messages.append((rid, mid, synthetic, subject, from_addr, from_name, from_t,
+                                 to_t, cc_t, date, irt, refs, thread_of[mid], bulk, n_att, atts,
+                                 body, src, offset, size))
+                fts.append((rid, subject, body, from_t, to_t, cc_t))
+                people.extend((rid, addr, role) for addr, role in participants)
+            marks = ",".join("?" * len(MESSAGE_COLUMNS))
+            self.conn.executemany(f"INSERT INTO messages VALUES ({marks})", messages)
+            self.conn.executemany("INSERT INTO mail_fts(rowid, subject, body, from_t, to_t, "
+                                  "cc_t) VALUES (?,?,?,?,?,?)", fts)
+            self.conn.executemany("INSERT INTO participants VALUES (?,?,?)", people)
+            self._record_progress(batch.task, len(fresh))
+        report.added += len(fresh)
+
+    def _record_progress(self, task: Task, added: int) -> None:
+        if isinstance(task, FilesTask):
+            self.conn.executemany("INSERT OR IGNORE INTO files VALUES (?)",
+                                  [(file_key(Path(p)),) for p in task.paths])
+            return
+        assert isinstance(task, MboxTask)
+        path = Path(task.path)
+        st = path.stat()
+        self.conn.execute(
+            "INSERT INTO sources(path, size, mtime, head_hash, tail_hash, offset, messages, "
+            "updated) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+            "size=excluded.size, mtime=excluded.mtime, head_hash=excluded.head_hash, "
+            "tail_hash=excluded.tail_hash, offset=excluded.offset, "
+            "messages=sources.messages+excluded.messages, updated=excluded.updated",
+            (task.path, st.st_size, st.st_mtime, _file_hash(path, 0, min(task.end, _HEAD_BYTES)),
+             _file_hash(path, task.end - _TAIL_BYTES, min(task.end, _TAIL_BYTES)), task.end,
+             added, time.time()))
+
+    def _existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT message_id FROM messages WHERE message_id IN ({marks})", chunk))
+        return found
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self.conn)
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50, order: str = "relevance",
+               now: datetime | None = None) -> list[Hit]:
+        """Messages matching a Gmail-style query, best first (or newest first with
+        order="date", or when the query has no text). Bulk mail only when asked for."""
+        q = compile_query(query, now)
+        if q.match:
+            weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+            score = f"bm25(mail_fts, {weights})"
+            snippet = "snippet(mail_fts, 1, '', '', ' … ', 24)"
+            sql = (f"SELECT m.message_id, m.thread_id, m.date, m.from_addr, m.from_name, "
+                   f"m.subject, {snippet}, {score}, m.is_bulk, m.n_attachments "
+                   f"FROM mail_fts JOIN messages m ON m.id = mail_fts.rowid "
+                   f"WHERE mail_fts MATCH ? AND {q.where} ")
+            params: list[Any] = [q.match, *q.params]
+            sql += "ORDER BY m.date DESC" if order == "date" else f"ORDER BY {score}, m.date DESC"
+        else:
+            sql = ("SELECT m.message_id, m.thread_id, m.date, m.from_addr, m.from_name, "
+                   "m.subject, substr(m.body, 1, 200), 0.0, m.is_bulk, m.n_attachments "
+                   f"FROM messages m WHERE {q.where} ORDER BY m.date DESC")
+            params = list(q.params)
+        sql += " LIMIT ?"
+        params.append(int(limit))
+        try:
+            rows = self.conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise InputError(f"query {query!r}: the search engine rejected it ({exc}); "
+                             "simplify the query") from None
+        return [Hit(mid, tid, _when(date), sender, name, subject, " ".join(snip.split()),
+                    float(score), bool(bulk), bool(natt))
+                for mid, tid, date, sender, name, subject, snip, score, bulk, natt in rows]
+
+    def get(self, message_id: str) -> StoredMessage | None:
+        """The stored message with this Message-ID (with or without <>), or None."""
+        row = self.conn.execute("SELECT * FROM messages WHERE message_id=?",
+                                (message_id.strip().strip("<>"),)).fetchone()
+        return self._message(row) if row else None
+
+    def has_message_id(self, message_id: str) -> bool:
+        """True when the Message-ID (with or without <>) is in the index."""
+        mid = message_id.strip().strip("<>")
+        return self.conn.execute("SELECT 1 FROM messages WHERE message_id=?",
+                                 (mid,)).fetchone() is not None
+
+    def thread(self, thread_id: int) -> list[StoredMessage]:
+        """The messages of one thread, oldest first."""
+        rows = self.conn.execute("SELECT * FROM messages WHERE thread_id=? "
+                                 "ORDER BY date IS NULL, date, id", (thread_id,)).fetchall()
+        return [self._message(r) for r in rows]
+
+    def iter_messages(self, include_bulk: bool = False) -> Iterator[StoredMessage]:
+        sql = "SELECT * FROM messages" + ("" if include_bulk else " WHERE is_bulk=0")
+        for row in self.conn.execute(sql + " ORDER BY date IS NULL, date, id"):
+            yield self._message(row)
+
+    def _message(self, row: tuple) -> StoredMessage:
+        m = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+        people = self.conn.execute("SELECT addr, role FROM participants WHERE msg=? "
+                                   "ORDER BY rowid", (m["id"],)).fetchall()
+        return StoredMessage(
+            message_id=m["message_id"], thread_id=m["thread_id"], date=_when(m["date"]),
+            subject=m["subject"] or "", sender=m["from_addr"] or "",
+            sender_name=m["from_name"] or "",
+            to=[a for a, role in people if role == 1], cc=[a for a, role in people if role == 2],
+            in_reply_to=m["in_reply_to"], references=(m["refs"] or "").split(),
+            body=m["body"] or "",
+            attachments=[(n, s) for n, s in json.loads(m["attachments"] or "[]")],
+            is_bulk=bool(m["is_bulk"]), synthetic_id=bool(m["synthetic"]),
+            source=m["source"] or "", offset=m["offset"], size=m["size"] or 0)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes: messages, threads, bulk, with attachments, date range, sources."""
+        one = self.conn.execute
+        messages, bulk, with_att, first, last = one(
+            "SELECT count(*), sum(is_bulk), sum(n_attachments > 0), min(date), max(date) "
+            "FROM messages").fetchone()
+        first_date, last_date = _when(first), _when(last)
+        return {
+            "messages": messages,
+            "threads": one("SELECT count(DISTINCT thread_id) FROM messages").fetchone()[0],
+            "bulk": bulk or 0,
+            "with_attachments": with_att or 0,
+            "first_date": first_date.isoformat() if first_date else None,
+            "last_date": last_date.isoformat() if last_date else None,
+            "senders": one("SELECT count(DISTINCT from_addr) FROM messages").fetchone()[0],
+            "sources": [dict(zip(("path", "offset", "messages"), r, strict=True)) for r in
+                        one("SELECT path, offset, messages FROM sources ORDER BY path")],
+            "files": one("SELECT count(*) FROM files").fetchone()[0],
+            "index_bytes": sum(os.path.getsize(p) for p in
+                               (self.path, Path(f"{self.path}-wal")) if p.exists()),
+        }
+
+
+class _Tx:
+    """BEGIN/COMMIT around a block (ROLLBACK on error), for an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,77 @@
+"""The SQLite layout of the mail index, and the connection settings for bulk loading."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sources(
+    path TEXT PRIMARY KEY,       -- an mbox file, resolved
+    size INTEGER, mtime REAL,
+    head_hash TEXT,              -- hash of the first min(offset, 1 MiB) bytes: changed = replaced
+    tail_hash TEXT,              -- hash of the 64 KiB before `offset`
+    offset INTEGER NOT NULL,     -- indexed up to here: the next message starts at or after it
+    messages INTEGER NOT NULL DEFAULT 0,
+    updated REAL
+);
+CREATE TABLE IF NOT EXISTS files(key TEXT PRIMARY KEY) WITHOUT ROWID;  -- one-message files
+CREATE TABLE IF NOT EXISTS messages(
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    synthetic INTEGER NOT NULL DEFAULT 0,
+    subject TEXT, from_addr TEXT, from_name TEXT,
+    from_t TEXT, to_t TEXT, cc_t TEXT,  -- "Name <addr>, ..." as searched by from:/to:/cc:
+    date INTEGER,                        -- Unix seconds, UTC; NULL when unknown
+    in_reply_to TEXT, refs TEXT,         -- refs: space-separated Message-IDs
+    thread_id INTEGER,
+    is_bulk INTEGER NOT NULL DEFAULT 0,
+    n_attachments INTEGER NOT NULL DEFAULT 0,
+    attachments TEXT,                    -- JSON [[name, size], ...]
+    body TEXT,
+    source TEXT, offset INTEGER, size INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id);
+CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
+CREATE TABLE IF NOT EXISTS participants(
+    msg INTEGER NOT NULL, addr TEXT NOT NULL,
+    role INTEGER NOT NULL                -- 0 from, 1 to, 2 cc
+);
+CREATE INDEX IF NOT EXISTS participants_addr ON participants(addr, msg);
+CREATE INDEX IF NOT EXISTS participants_msg ON participants(msg);
+CREATE TABLE IF NOT EXISTS thread_map(   -- every Message-ID seen, present or only referenced
+    mid TEXT PRIMARY KEY, thread_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS thread_map_thread ON thread_map(thread_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS mail_fts USING fts5(
+    subject, body, from_t, to_t, cc_t,
+    content='messages', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+"""
+
+MESSAGE_COLUMNS = (
+    "id", "message_id", "synthetic", "subject", "from_addr", "from_name", "from_t", "to_t",
+    "cc_t", "date", "in_reply_to", "refs", "thread_id", "is_bulk", "n_attachments",
+    "attachments", "body", "source", "offset", "size",
+)
+FTS_COLUMNS = ("subject", "body", "from_t", "to_t", "cc_t")
+# bm25 weights, in FTS_COLUMNS order: a hit in the subject or sender counts more.
+BM25_WEIGHTS = (4.0, 1.0, 2.0, 1.0, 0.5)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open (and create) the index with settings for fast bulk loading."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-32000")  # ~32 MB page cache
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.executescript(DDL)
+    row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+    return conn
