@@ -133,3 +133,16 @@ def test_text_decoding_tries_common_encodings() -> None:
     assert decode_bytes("café".encode("cp1252")) == "café"
     assert decode_bytes("café".encode("utf-16")) == "café"
     assert decode_bytes(b"\xef\xbb\xbfhi") == "hi"
+
+
+def test_replacing_a_local_model_file_changes_its_cache_identity(tmp_path) -> None:
+    import os
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + b"\0" * 60)
+    first = load_catalog().resolve(f"local:{model}")
+    assert first.prices is not None and first.prices.input == 0 and first.fingerprint
+    model.write_bytes(b"GGUF" + b"\1" * 80)
+    os.utime(model, ns=(1, 1))
+    second = load_catalog().resolve(f"local:{model}")
+    assert first.cache_name != second.cache_name and first.spec == second.spec

@@ -19,7 +19,7 @@ from typing import Protocol
 from ghost.cache import ResponseCache, ensure_private_dir
 from ghost.errors import BatchPending, ConfigError
 from ghost.models.protocol import Completion, Request
-from ghost.models.runner import Runner, Stage, estimate_cost
+from ghost.models.runner import Runner, Stage, call_key, estimate_cost
 from ghost.write.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
     if runner.cache is None:
         raise ConfigError("--batch needs the response cache; drop --no-cache")
     cache: ResponseCache = runner.cache
-    keys = [ResponseCache.key(stage.info.provider, stage.info.name, r.digest()) for r in requests]
+    keys = [call_key(stage.info, r.digest()) for r in requests]
     _collect(runner, stage, batch_model, store, cache)
     missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
     if not missing:

@@ -21,6 +21,8 @@ PROVIDERS = ("anthropic", "openai", "local")
 _UNKNOWN_CONTEXT = 128_000
 _UNKNOWN_MAX_OUTPUT = 8_192
 _LOCAL_FALLBACK_CONTEXT = 4096  # a GGUF whose header does not say
+# llama.cpp allocates the whole context at load time; a 128k model would take many GB.
+_LOCAL_DEFAULT_MAX_CONTEXT = 32_768
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,16 @@ class ModelInfo:
     token_margin: float = 0.0
     batch_discount: float = 0.5
     known: bool = True
+    fingerprint: str = ""  # local models: the file's size and mtime, so a replaced file misses
 
     @property
     def spec(self) -> str:
         return f"{self.provider}:{self.name}"
+
+    @property
+    def cache_name(self) -> str:
+        """The model's name as it goes into response-cache keys."""
+        return f"{self.name}@{self.fingerprint}" if self.fingerprint else self.name
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,14 @@ class Catalog:
             # Free to run. A table entry may set a smaller context to save memory (llama.cpp
             # allocates the whole context up front).
             try:
-                context = int((entry or {}).get("context") or local_context(name))
+                context = int((entry or {}).get("context")
+                              or min(local_context(name), _LOCAL_DEFAULT_MAX_CONTEXT))
                 max_output = int((entry or {}).get("max_output") or max(1, context // 4))
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"models table: entry local:{name} is malformed "
                                   f"({exc!r})") from None
             return ModelInfo(provider, name, context, max_output, Prices(0.0, 0.0, 0.0, 0.0),
-                             batch_discount=0.0)
+                             batch_discount=0.0, fingerprint=local_fingerprint(name))
         pconf = self.providers.get(provider, {})
         margin = float(pconf.get("token_margin", 0.0))
         discount = float(pconf.get("batch_discount", 0.5))
@@ -107,6 +116,14 @@ class Catalog:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"models table: entry {provider}:{name} is incomplete or "
                               f"malformed ({exc!r}); it needs context, input and output") from None
+
+
+def local_fingerprint(path: str) -> str:
+    try:
+        stat = Path(path).expanduser().stat()
+    except OSError:
+        return ""
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def local_context(path: str) -> int:

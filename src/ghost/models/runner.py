@@ -56,6 +56,11 @@ class PauseGate:
             return max(0.0, self._until - self._clock())
 
 
+def call_key(info: ModelInfo, request_digest: str) -> str:
+    """The response-cache key of one call: provider, model (and file identity), request."""
+    return ResponseCache.key(info.provider, info.cache_name, request_digest)
+
+
 def estimate_cost(info: ModelInfo, request: Request, expected_output: int | None = None) -> float:
     """Dollars a request should cost, before the call (0 when the model has no price)."""
     text = request.system + "".join(m.text for m in request.messages)
@@ -79,7 +84,7 @@ class Runner:
 
     def call(self, stage: Stage, request: Request, *, expected_output: int | None = None,
              **manifest_extra: object) -> Completion:
-        key = ResponseCache.key(stage.info.provider, stage.info.name, request.digest())
+        key = call_key(stage.info, request.digest())
         hit = self.cache.get(key) if self.cache else None
         if hit is not None:
             completion = Completion.from_json(hit)

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ghost.cache import ResponseCache
 from ghost.errors import InputError, ModelCallError
 from ghost.models.catalog import Catalog, ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
-from ghost.models.runner import Stage
+from ghost.models.runner import Stage, call_key
 from ghost.pipeline.plan import Plan, StagePlan
 from ghost.pipeline.session import Session
 from ghost.tokens import count_tokens
@@ -258,7 +257,7 @@ def _growth(per_turn: Sequence[int]) -> str:
 def _cached_reply(session: Session, info: ModelInfo, request: Request) -> str | None:
     if session.cache is None:
         return None
-    hit = session.cache.get(ResponseCache.key(info.provider, info.name, request.digest()))
+    hit = session.cache.get(call_key(info, request.digest()))
     text = str(hit.get("text", "")).strip() if hit else ""
     return text or None
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ghost.cite import CitationReport, check_citations
+from ghost.errors import InputError
 from ghost.map.notes import (
+    ChunkLike,
     Notes,
     expected_notes_tokens,
     map_chunks,
@@ -23,6 +25,7 @@ from ghost.pipeline.source import Source
 from ghost.reduce.collapse import collapse_notes
 from ghost.tokens import count_tokens, counter_for
 
+PROMPT_ROOM = 600  # tokens of instructions around each chunk
 MAP_TEMPLATE = "summarize-map"  # shared by summarize and essay, so both reuse cached notes
 
 
@@ -36,8 +39,20 @@ class EpisodeNotes:
 
 
 def build_map_requests(session: Session, source: Source) -> list[Request]:
+    info = session.info("map")
+    max_tokens = min(session.options.map_max_tokens, info.max_output)
+    check_chunks_fit(info, source.chunks, max_tokens)
     return map_requests(source.chunks, session.templates, template=MAP_TEMPLATE,
-                        title=source.title, max_tokens=session.options.map_max_tokens)
+                        title=source.title, max_tokens=max_tokens)
+
+
+def check_chunks_fit(info: ModelInfo, chunks: Sequence[ChunkLike], max_tokens: int) -> None:
+    """Fail before any call when a chunk plus its answer cannot fit the map model's context."""
+    largest = max((c.tokens for c in chunks), default=0)
+    if largest + max_tokens + PROMPT_ROOM > info.context:
+        raise InputError(f"chunks of {largest:,} tokens plus a {max_tokens:,}-token answer do "
+                         f"not fit {info.spec}'s {info.context:,}-token context; lower "
+                         "--chunk-tokens")
 
 
 def plan_notes(session: Session, source: Source, requests: list[Request],

@@ -21,6 +21,7 @@ from ghost.map.notes import Notes, expected_notes_tokens, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
 from ghost.narrow.query import compile_query
+from ghost.pipeline.notes import check_chunks_fit
 from ghost.pipeline.plan import Plan, StagePlan
 from ghost.pipeline.screen import guarded_call
 from ghost.pipeline.session import Session
@@ -170,6 +171,7 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
     count = counter_for(map_info.tokenizer, map_info.token_margin)
     chunks = thread_chunks([(tid, index.thread(tid)) for tid in thread_ids],
                            max_tokens=opts.chunk_tokens, count_tokens=count, masking=masking)
+    check_chunks_fit(map_info, chunks, min(opts.map_max_tokens, map_info.max_output))
     triage = _requests(session, "profile-triage", chunks, request.owner, max_tokens=5,
                        stage="triage")
     result.plan.source["selected threads"] = len(thread_ids)
@@ -186,7 +188,8 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
     keep = [(c, letter == "S") for c, letter in zip(chunks, letters, strict=True)
             if letter != "N"]
     notes_requests = [_requests(session, "profile-map", [c], request.owner, sensitive=s,
-                                max_tokens=opts.map_max_tokens, stage="map")[0]
+                                max_tokens=min(opts.map_max_tokens, map_info.max_output),
+                                stage="map")[0]
                       for c, s in keep]
     done = [0]
 

@@ -37,11 +37,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ghost.cache import ResponseCache
 from ghost.errors import ConfigError, InputError
 from ghost.ingest.text import read_text
 from ghost.models.protocol import Completion, Message, Request
-from ghost.models.runner import Runner, Stage
+from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.session import Session
 from ghost.templates import Templates
 
@@ -568,7 +567,7 @@ def _speculate(session: Session, stage: Stage, request: Request, screen: _Backgr
         return result
     completion: Completion = main.future.result()
     if session.cache is not None and completion.text.strip():
-        key = ResponseCache.key(stage.info.provider, stage.info.name, request.digest())
+        key = call_key(stage.info, request.digest())
         session.cache.set(key, completion.to_json())
     result.request, result.completion, result.main_call = request, completion, "used"
     return result

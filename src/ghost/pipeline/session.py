@@ -14,7 +14,7 @@ from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import resolve_endpoint
 from ghost.models.registry import build_model
-from ghost.models.runner import Runner, Stage
+from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.options import RunOptions
 from ghost.templates import Templates
 
@@ -63,7 +63,7 @@ class Session:
     def is_cached(self, info: ModelInfo, digest: str) -> bool:
         if self.cache is None:
             return False
-        return self.cache.get(ResponseCache.key(info.provider, info.name, digest)) is not None
+        return self.cache.get(call_key(info, digest)) is not None
 
     def add_input(self, path: Path, data: bytes | str, **extra: Any) -> str:
         raw = data.encode("utf-8") if isinstance(data, str) else data
