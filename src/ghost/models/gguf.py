@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 MAGIC = b"GGUF"
+_MAX_STRING = 64 * 1024 * 1024
 _STRING, _ARRAY = 8, 9
 # Fixed-size value types: type id → struct format (little-endian).
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
@@ -29,6 +30,8 @@ def _read(fh: BinaryIO, fmt: str) -> int | float | bool:
 
 def _string(fh: BinaryIO) -> str:
     length = int(_read(fh, "<Q"))
+    if length > _MAX_STRING:  # a corrupt header; never try to allocate it
+        raise ValueError(f"GGUF header string of {length} bytes")
     data = fh.read(length)
     if len(data) != length:
         raise EOFError("truncated GGUF header")
