@@ -22,7 +22,7 @@ from ghost.write.dialogue_format import (
     render_dialogue,
 )
 
-CLAUDE = "anthropic:claude-sonnet-4-5"
+CLAUDE = "anthropic:claude-opus-4-5"
 GPT = "openai:gpt-4o"
 PROMPT = "Hi Claude. Please introduce yourself to ChatGPT. FACT-OPEN"
 SEED = ("data", "dialogue", "claude-gpt-dialogue.txt")
@@ -78,15 +78,15 @@ def test_seed_transcript_parses_and_renders_back_byte_for_byte() -> None:
 
 
 def test_format_round_trip_generic_labels_and_tricky_text() -> None:
-    speakers = generic_speakers("anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5")
+    speakers = generic_speakers("anthropic:claude-haiku-4-5", "anthropic:claude-opus-4-5")
     turns = [TranscriptTurn("A", "First line\n\nA: not a turn\nB:\nstill A's (no blank before)"),
              TranscriptTurn("B", "  indented reply\nwith Claude: inside"),
              TranscriptTurn("A", "short")]
     text = render_dialogue("202501020304", speakers, "line one\nline two", turns)
     assert text.startswith("Timestamp: 202501020304\nModel A: anthropic:claude-haiku-4-5\n"
-                           "Model B: anthropic:claude-sonnet-4-5\n\nPrompt:\n line one\n")
+                           "Model B: anthropic:claude-opus-4-5\n\nPrompt:\n line one\n")
     parsed = parse_dialogue(text)
-    assert parsed.models == {"A": "anthropic:claude-haiku-4-5", "B": "anthropic:claude-sonnet-4-5"}
+    assert parsed.models == {"A": "anthropic:claude-haiku-4-5", "B": "anthropic:claude-opus-4-5"}
     assert parsed.prompt == "line one\nline two"
     assert parsed.turns == turns
     assert parse_dialogue(text.replace("\n", "\r\n").rstrip()).turns == turns
@@ -98,9 +98,9 @@ def test_parse_rejects_text_without_a_prompt() -> None:
 
 
 def test_gpt_first_keeps_the_seed_header_order() -> None:
-    speakers = family_speakers("GPT", "gpt-4o", "Claude", "claude-sonnet-4-5")
+    speakers = family_speakers("GPT", "gpt-4o", "Claude", "claude-opus-4-5")
     text = render_dialogue("202501020304", speakers, "hi", [TranscriptTurn("GPT", "hello")])
-    assert text.splitlines()[1:3] == ["GPT Model: gpt-4o", "Claude Model: claude-sonnet-4-5"]
+    assert text.splitlines()[1:3] == ["GPT Model: gpt-4o", "Claude Model: claude-opus-4-5"]
     assert parse_dialogue(text).speakers == ["GPT"]
 
 
@@ -114,7 +114,7 @@ def test_transcript_matches_the_seed_format(standin: StandIn, tmp_path: Path) ->
     text = out.read_text(encoding="utf-8")
     lines = text.split("\n")
     assert re.fullmatch(r"Timestamp: \d{12}", lines[0])
-    assert lines[1:6] == ["GPT Model: gpt-4o", "Claude Model: claude-sonnet-4-5", "",
+    assert lines[1:6] == ["GPT Model: gpt-4o", "Claude Model: claude-opus-4-5", "",
                           "Prompt:", f" {PROMPT}"]
     assert lines[6:8] == ["", "Claude:"] and text.endswith("\n\n")
     parsed = parse_dialogue(text)
@@ -355,7 +355,7 @@ def test_speaker_labels_follow_the_catalog() -> None:
     assert label(GPT, "openai:gpt-4o-mini") == ["A", "B"]
     assert label(CLAUDE, "openai:llama3.1") == ["A", "B"]  # a local model is no GPT
     assert speakers_for(catalog, catalog.resolve(CLAUDE), catalog.resolve(GPT))[0] == Speaker(
-        "Claude", "Claude Model", "claude-sonnet-4-5")
+        "Claude", "Claude Model", "claude-opus-4-5")
 
 
 def test_long_histories_use_anthropic_prompt_caching(standin: StandIn, tmp_path: Path) -> None:
