@@ -37,6 +37,9 @@ class StandInServer(ThreadingHTTPServer):
 
 class StandInHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the client's
+    # delayed ACK adds ~40 ms to every reply, which would swamp the latency being measured.
+    disable_nagle_algorithm = True
     server_version = "ghost-standin/1"
     timeout = 120
     server: StandInServer
