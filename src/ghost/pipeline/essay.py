@@ -15,6 +15,7 @@ from typing import Any
 
 from ghost.cite import CitationReport, check_citations
 from ghost.ingest.samples import Sample
+from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.pipeline.plan import Plan, StagePlan
@@ -92,6 +93,20 @@ def essay_parts(session: Session, samples: Sequence[Sample], notes_text: str, so
     return system, part, episode, pack
 
 
+def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> str:
+    """What provider prompt caching does to the essay call's price, for the plan."""
+    if info.prices is None or prefix_tokens < info.cache_min_tokens:
+        return (f"the instructions and samples ({prefix_tokens:,} tokens) are below "
+                f"{info.spec}'s {info.cache_min_tokens:,}-token caching minimum")
+    rest = max(0, stage.input_tokens - prefix_tokens)
+    out = stage.output_tokens * info.prices.output
+    first = (prefix_tokens * info.prices.cache_write + rest * info.prices.input + out) / 1e6
+    later = (prefix_tokens * info.prices.cache_read + rest * info.prices.input + out) / 1e6
+    return (f"prompt caching: the {prefix_tokens:,}-token sample pack is a cached prefix; the "
+            f"essay call costs about ${first:.4f} when it is written (first episode, or after "
+            f"5 idle minutes) and ${later:.4f} when it is read (the next episode soon after)")
+
+
 def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int) -> Request:
     return Request(system, (Message.user(Part(samples_part, cache=True),
                                          Part("\n\n" + episode_part)),),
@@ -112,9 +127,11 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
         session, samples, "x " * notes_tokens, source, words=words, samples_budget=samples_budget)
     count = counter_for(info.tokenizer, info.token_margin)
     plan.source["samples"] = f"{len(pack.samples)} of {pack.available} ({pack.tokens:,} tokens)"
-    plan.stages.append(StagePlan("essay", info, 1, count(system) + pack.tokens + notes_tokens,
-                                 int(words * 1.6), note="" if pack.complete else
-                                 "not every sample fits; recent and similar ones are chosen"))
+    essay_plan = StagePlan("essay", info, 1, count(system) + pack.tokens + notes_tokens,
+                           int(words * 1.6), note="" if pack.complete else
+                           "not every sample fits; recent and similar ones are chosen")
+    plan.stages.append(essay_plan)
+    plan.notes.append(prefix_cache_note(info, count(system) + pack.tokens, essay_plan))
     plan.check_budget(opts.budget)
     result = EssayResult(plan)
     if opts.dry_run:

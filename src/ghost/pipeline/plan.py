@@ -45,6 +45,7 @@ class StagePlan:
 class Plan:
     source: dict[str, Any]
     stages: list[StagePlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def cost(self) -> float | None:
@@ -71,10 +72,11 @@ class Plan:
         cost = self.cost
         return {"source": self.source, "stages": [s.to_dict() for s in self.stages],
                 "estimated_cost_usd": round(cost, 6) if cost is not None else None,
-                "unknown_prices": self.unknown_prices()}
+                "unknown_prices": self.unknown_prices(), "notes": self.notes}
 
     def render(self) -> str:
-        lines = [f"{k}: {v}" for k, v in self.source.items()]
+        lines = [f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                 for k, v in self.source.items() if v not in (None, "", [])]
         rows = [("stage", "model", "calls", "cached", "input tok", "output tok", "est. cost")]
         for s in self.stages:
             cost = s.cost
@@ -86,6 +88,7 @@ class Plan:
                      f"${total:.4f}" if total is not None else "unknown"))
         lines += ["", format_table(rows)]
         lines += [f"note: {s.name}: {s.note}" for s in self.stages if s.note]
+        lines += [f"note: {n}" for n in self.notes]
         if self.unknown_prices():
             lines.append("note: no price in the models table for "
                          + ", ".join(self.unknown_prices()))
