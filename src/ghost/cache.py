@@ -2,8 +2,9 @@
 
 Built on diskcache with a JSON-only disk. diskcache's default disk unpickles what it finds, so
 anyone able to write the cache folder could run code (CVE-2025-69872); ours refuses any entry
-that is not JSON. The folder is created 0700 and the size limit is lifted: silent eviction would
-make a re-run pay again for work already done.
+that is not JSON. Folders in the cache are 0700 and files 0600, including the value files and
+sub-folders diskcache makes later; the size limit is lifted: silent eviction would make a re-run
+pay again for work already done.
 """
 
 from __future__ import annotations
@@ -39,6 +40,28 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(path: Path) -> None:
+    """Set `path` and everything under it to 0700 (folders) or 0600 (files); links are left alone.
+
+    A folder needs its x bit to be entered: 0600 on a folder locks out even its owner
+    (unless that owner is root, which is why it goes unnoticed when tested as root).
+    """
+    os.chmod(path, PRIVATE_DIR_MODE)
+    for folder, dirs, files in os.walk(path):
+        for name in dirs:
+            entry = os.path.join(folder, name)
+            if not os.path.islink(entry):
+                os.chmod(entry, PRIVATE_DIR_MODE)
+        for name in files:
+            entry = os.path.join(folder, name)
+            if not os.path.islink(entry):
+                os.chmod(entry, PRIVATE_FILE_MODE)
+
+
 class UnsafeCacheEntry(Exception):
     pass
 
@@ -61,7 +84,14 @@ def _json_disk() -> type:
         def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> Any:
             if read:
                 raise TypeError("ghost's cache stores JSON values only")
-            return super().store(json.dumps(value).encode("utf-8"), False, key=key)
+            stored = super().store(json.dumps(value).encode("utf-8"), False, key=key)
+            filename = stored[2]
+            if filename is not None:  # a large value, written to <xx>/<yy>/<name>.val
+                full = Path(self._directory) / filename
+                os.chmod(full, PRIVATE_FILE_MODE)
+                for folder in (full.parent, full.parent.parent):
+                    os.chmod(folder, PRIVATE_DIR_MODE)
+            return stored
 
         def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
             if mode not in (MODE_RAW, MODE_BINARY) or read:
@@ -81,8 +111,7 @@ class ResponseCache:
         self.path = ensure_private_dir(self.root / "responses")
         self._cache = diskcache.Cache(str(self.path), disk=_json_disk(), size_limit=NO_SIZE_LIMIT,
                                       eviction_policy="none", cull_limit=0)
-        for name in os.listdir(self.path):
-            os.chmod(self.path / name, 0o600)
+        make_private(self.path)
 
     @staticmethod
     def key(provider: str, model: str, request_digest: str) -> str:

@@ -10,11 +10,19 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-# [00:12:34], [00:12:34–00:15:00], [L10-L42], [L10-L42; 00:01:02], [<id@host>]
+# [00:12:34], [00:12:34–00:15:00], [00:12:34-00:15:00], [01:02:03.500], [01:02:03,500],
+# [L10-L42], [L10-L42; 00:01:02], [<id@host>]
 BRACKET = re.compile(r"\[([^\[\]\n]{1,200})\]")
-TIMESTAMP = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
+_STAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"  # a fraction (SRT uses ",") is optional
+TIMESTAMP = re.compile(rf"^{_STAMP}$")
+TIME_RANGE = re.compile(rf"^({_STAMP})\s*[-–—]\s*({_STAMP})$")
 LINE_RANGE = re.compile(r"^L\d+-L\d+$")
 MESSAGE_ID = re.compile(r"^<?[^\s<>@]+@[^\s<>@]+>?$")
+# Between citations: ";", a comma unless it is a fraction ("01:02:03,500"; but "00:01:02,00:03:04"
+# is a list), a dash with spaces around it, or an en or em dash. A hyphen without spaces is
+# left to TIME_RANGE: Message-IDs and line ranges have hyphens of their own.
+SEPARATOR = re.compile(r";|(?<!:\d\d),|,(?!\d{1,3}(?![\d:]))|\s[–—-]\s|[–—]")
+_FRACTION = re.compile(r"[.,]\d+$")
 UNVERIFIED = "⚠ not in source"
 
 
@@ -23,8 +31,14 @@ def _is_citation(token: str) -> bool:
 
 
 def split_citation(inner: str) -> list[str]:
-    """`00:01:02–00:03:04; L1-L2` → ['00:01:02', '00:03:04', 'L1-L2'] (only citation-shaped)."""
-    tokens = [t.strip() for t in re.split(r"[;,]|\s[–-]\s|–", inner)]
+    """`00:01:02–00:03:04; L1-L2` → ['00:01:02', '00:03:04', 'L1-L2'] (only citation-shaped).
+
+    Both ends of a time range are citations; `01:02:03,500` is one timestamp, not two tokens.
+    """
+    tokens: list[str] = []
+    for token in (t.strip() for t in SEPARATOR.split(inner)):
+        span = TIME_RANGE.match(token)
+        tokens.extend(span.groups() if span else [token])
     return [t for t in tokens if t and _is_citation(t)]
 
 
@@ -42,10 +56,14 @@ class CitationReport:
 
 
 def normalise(token: str) -> str:
-    """Compare timestamps as HH:MM:SS and Message-IDs without angle brackets."""
+    """Compare timestamps as HH:MM:SS and Message-IDs without angle brackets.
+
+    A fraction of a second is dropped: 01:02:03.500 is the source's 01:02:03, which is how
+    transcript timestamps are rendered (rounded down).
+    """
     token = token.strip().strip("<>")
     if TIMESTAMP.match(token):
-        parts = [int(p) for p in token.split(":")]
+        parts = [int(p) for p in _FRACTION.sub("", token).split(":")]
         while len(parts) < 3:
             parts.insert(0, 0)
         return "{:02d}:{:02d}:{:02d}".format(*parts)

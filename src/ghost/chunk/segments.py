@@ -115,12 +115,16 @@ def _chunk(index: int, units: list[_Unit], text: str, tokens: int) -> Chunk:
     times = [t for s in segments for t in (s.start, s.end) if t is not None]
     start = starts[0] if starts else None
     end = max(times) if times else None
+    # The label is a citation the model copies, so both its ends are stamps shown in the text
+    # ("[HH:MM:SS]" before each segment) and in `timestamps`: it runs from the first segment's
+    # start to the last one's. A cue's end time is not shown anywhere a reader could look it
+    # up, and the citation checker rightly refuses it; `end` keeps it for the time covered.
     if start is None:
         label = f"part {index + 1}"
-    elif end is None or format_timestamp(end) == format_timestamp(start):
+    elif format_timestamp(starts[-1]) == format_timestamp(start):
         label = format_timestamp(start)
     else:
-        label = f"{format_timestamp(start)}–{format_timestamp(end)}"
+        label = f"{format_timestamp(start)}–{format_timestamp(starts[-1])}"
     return Chunk(
         index=index,
         text=text,

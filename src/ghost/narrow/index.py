@@ -9,10 +9,14 @@ Per mbox file the index remembers how far it has read (byte offset) and hashes o
 head and of the bytes before that offset: a grown file is read from where it stopped, a
 replaced one from the start. One-message files (Maildir) are remembered by name.
 Duplicates (same Message-ID) are dropped at insert time.
+
+The index holds private mail: its folder is 0700 and the database (with its -wal and -shm
+files) 0600, as in the rest of the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -25,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ghost.cache import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 from ghost.errors import InputError
 from ghost.ingest.mail.reader import (
     FilesTask,
@@ -46,6 +51,7 @@ __all__ = ["AddReport", "Hit", "MailIndex", "StoredMessage", "file_key"]
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "mail-index.sqlite"
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 _HEAD_BYTES = 1 << 20
 _TAIL_BYTES = 1 << 16
 _IN_CHUNK = 500
@@ -69,17 +75,46 @@ def file_key(path: Path) -> str:
     return str(path)
 
 
+def _private_dir(path: Path, *, tighten: bool) -> None:
+    """Create `path` and missing parents 0700; with `tighten`, make an existing `path` 0700."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    if tighten:
+        os.chmod(path, PRIVATE_DIR_MODE)
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` 0600 before SQLite does (it would use the umask); tighten an old one."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def _tighten(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(path, PRIVATE_FILE_MODE)
+
+
 class MailIndex:
     """The mail index in `path` (a folder gets `mail-index.sqlite` inside it)."""
 
     def __init__(self, path: str | Path) -> None:
         p = Path(path)
-        if p.is_dir() or (not p.suffix and not p.exists()):
-            p.mkdir(parents=True, exist_ok=True)
-            p = p / INDEX_FILE
         try:
-            p.parent.mkdir(parents=True, exist_ok=True)
+            if p.is_dir() or (not p.suffix and not p.exists()):
+                _private_dir(p, tighten=True)
+                p = p / INDEX_FILE
+            else:  # a file named by the caller: its folder may be theirs (even /tmp), not ours
+                _private_dir(p.parent, tighten=False)
+            _private_file(p)
             self.conn = connect(str(p))
+            for side in _SIDE_FILES:  # SQLite gives these p's mode; an older index may not
+                _tighten(p.with_name(p.name + side))
         except (OSError, sqlite3.DatabaseError) as exc:
             raise InputError(f"{p}: cannot open the mail index ({exc}); "
                              "delete it or pick another cache folder") from None
