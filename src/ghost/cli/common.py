@@ -35,7 +35,7 @@ Concurrency = Annotated[int, typer.Option("--concurrency", help="Model calls in 
 Patience = Annotated[float, typer.Option("--patience", help="Seconds a call may wait out rate limits and outages before failing.")]
 Templates = Annotated[str | None, typer.Option("--templates", help="Folder of prompt templates overriding the built-in ones file by file.", show_default=False)]
 ModelsFile = Annotated[str | None, typer.Option("--models-file", help="TOML models table merged over the built-in one [env GHOST_MODELS].", show_default=False)]
-ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk the map model reads.")]
+ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk the map model reads (at least 100).")]
 Citations = Annotated[str, typer.Option("--citations", help="Citations the source does not have: flag, strip or keep.")]
 TranscriptFormat = Annotated[str | None, typer.Option("--format", help="Force the transcript format: timestamp-blocks, markdown, vtt, srt, timestamp-lines, plain.", show_default=False)]
 KeepFiller = Annotated[bool, typer.Option("--keep-filler", help="Keep filler words an editor struck through (~~**um**~~).")]
@@ -55,6 +55,33 @@ def one_input(positional: Path | None, option: Path | None, pname: str, oname: s
     if path is None:
         raise InputError(f"missing input: give {pname} or {oname}")
     return path
+
+
+def at_least(option: str, value: float | None, least: float) -> None:
+    """A one-line usage error (exit 2) when a number is below the least that makes sense.
+
+    `not value >= least` so that NaN, which typer accepts for a float, is refused too."""
+    from ghost.errors import InputError
+
+    if value is not None and not value >= least:
+        raise InputError(f"{option} must be at least {least:g}, got {value:g}")
+
+
+def between(option: str, value: float, least: float, most: float) -> None:
+    """A one-line usage error (exit 2) when a number is outside [least, most]."""
+    from ghost.errors import InputError
+
+    if not least <= value <= most:
+        raise InputError(f"{option} must be between {least:g} and {most:g}, got {value:g}")
+
+
+def checked_output(path: Path | None) -> Path | None:
+    """The -o path, checked before any model call: a file in a folder we can write to."""
+    if path is None:
+        return None
+    from ghost.write.atomic import check_writable
+
+    return check_writable(path)
 
 
 def run_options(**kwargs: Any) -> RunOptions:
@@ -99,7 +126,8 @@ class Console:
 
 @contextmanager
 def cli_errors(verbose: int) -> Iterator[None]:
-    """Turn domain errors into one line on stderr and their exit code (traceback with -v)."""
+    """Turn domain errors, and OS errors the core let through, into one line on stderr and
+    an exit code (traceback with -v)."""
     try:
         yield
     except GhostError as exc:
@@ -107,9 +135,23 @@ def cli_errors(verbose: int) -> Iterator[None]:
             logging.getLogger("ghost").exception("failed")
         typer.echo(f"ghost: error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # a file or folder the core did not turn into a GhostError
+        from ghost.write.atomic import PATH_ERRNOS
+
+        if verbose:
+            logging.getLogger("ghost").exception("failed")
+        typer.echo(f"ghost: error: {os_error_line(exc)}", err=True)
+        raise typer.Exit(2 if exc.errno in PATH_ERRNOS else 1) from None
     except KeyboardInterrupt:
         typer.echo("ghost: interrupted; finished calls are cached", err=True)
         raise typer.Exit(130) from None
+
+
+def os_error_line(exc: OSError) -> str:
+    """`path: reason` for an OSError, e.g. `/proc/x: Permission denied`."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
 
 def setup(quiet: bool, verbose: int, log_file: str | None = None) -> None:
@@ -170,8 +212,8 @@ def model_command(func: Callable[..., None]) -> Callable[..., None]:
         console = Console(values["quiet"], values["verbose"], values["as_json"])
         with cli_errors(values["verbose"]):
             options = run_options(**{k: values[k] for k in _RUN_OPTION_NAMES})
-            func(ctx=RunContext(options, console, values["output"], values["verbose"]),
-                 **kwargs)
+            output = checked_output(values["output"])  # before the command pays for anything
+            func(ctx=RunContext(options, console, output, values["verbose"]), **kwargs)
 
     command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared)

@@ -62,6 +62,7 @@ def dialogue(
     with c.cli_errors(verbose):
         from ghost.pipeline.dialogue import DialogueSetup
 
+        c.between("--temperature", temperature, 0, 2)
         text = _read_prompt(prompt, prompt_file)
         setup = DialogueSetup(a=a, b=b, prompt=text, turns=turns, system_a=system_a or "",
                               system_b=system_b or "", max_tokens=max_tokens,
@@ -70,6 +71,7 @@ def dialogue(
         options = c.run_options(base_url=base_url, cache_dir=cache_dir, no_cache=no_cache,
                                 dry_run=dry_run, budget=budget, patience=patience,
                                 models_file=models_file)
+        output = c.checked_output(output)  # before the first (paid) turn
         _run(setup, options, console, output, prompt_file)
 
 

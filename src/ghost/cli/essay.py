@@ -39,6 +39,8 @@ def essay(
     notes and the timestamps each paragraph draws on. A style check against the samples is
     printed for every draft.
     """
+    c.at_least("--words", words, 1)
+    c.at_least("--samples-budget", samples_budget, 1)
     from ghost.cli.jobs import run_job
     from ghost.ingest.samples import load_samples
     from ghost.pipeline.essay import notes_document, write_essay
@@ -47,6 +49,8 @@ def essay(
     from ghost.write.atomic import write_text_atomic
 
     console, options, output = ctx.console, ctx.options, ctx.output
+    if output is not None:  # the notes go beside the essay: check both before paying
+        c.checked_output(_notes_path(output))
     options.screen, options.screen_examples = screen, screen_examples
     loaded, skipped = load_samples(samples)
     for path, reason in skipped:
@@ -81,7 +85,7 @@ def essay(
     if options.dry_run:
         return
     if output is not None:
-        notes_path = output.with_name(output.stem + ".notes.md")
+        notes_path = _notes_path(output)
         write_text_atomic(notes_path, notes_document(result, sources[0]))  # type: ignore[arg-type]
         console.info(f"wrote {notes_path}")
     if result.pack is not None and not result.pack.complete:
@@ -92,3 +96,7 @@ def essay(
                      + ", ".join(sorted(set(result.citations.unknown))))
     if result.style is not None:
         console.info(result.style.render())
+
+
+def _notes_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".notes.md")

@@ -70,6 +70,7 @@ def search_cmd(
 
     console = c.Console(False, 0, as_json)
     with c.cli_errors(0):
+        c.at_least("--limit", limit, 1)
         root = cache_root(cache_dir) / "mail"
         if not root.exists():
             from ghost.errors import InputError

@@ -46,6 +46,8 @@ def profile(
     provider; the run manifest lists which messages went where. Bulk mail is left out unless
     --include-bulk.
     """
+    c.at_least("--max-threads", max_threads, 1)
+    c.at_least("--words", words, 1)
     from ghost.cli.jobs import run_job
     from ghost.pipeline.profile import ProfileRequest, build_profile
 

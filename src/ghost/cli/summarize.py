@@ -37,6 +37,7 @@ def summarize(
     such as [L120-L184] for text. Citations the source does not have are flagged (or stripped
     with --citations strip). Re-running with unchanged input is free: every call is cached.
     """
+    c.at_least("--words", words, 1)
     from ghost.cli.jobs import run_job
     from ghost.pipeline.source import load_source
     from ghost.pipeline.summarize import summarize as summarize_source

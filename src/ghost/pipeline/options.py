@@ -6,7 +6,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ghost.errors import InputError
 from ghost.models.runner import DEFAULT_CONCURRENCY, DEFAULT_PATIENCE
+
+# Below this a chunk is mostly the map prompt's instructions (~300 tokens) around a scrap.
+MIN_CHUNK_TOKENS = 100
 
 
 @dataclass
@@ -31,7 +35,39 @@ class RunOptions:
     screen: bool = False                    # screen the input before the main call
     screen_examples: str | None = None      # hand-labelled JSONL examples for the screen
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Reject numbers no run can use, in one line naming the option, before any call.
+
+        Written as `not x >= n` so that NaN (which typer parses from "nan") fails too."""
+        if not self.chunk_tokens >= MIN_CHUNK_TOKENS:
+            raise InputError(
+                f"--chunk-tokens must be at least {MIN_CHUNK_TOKENS}, got {self.chunk_tokens}: "
+                "every chunk is sent with a few hundred tokens of map instructions, so smaller "
+                "chunks pay mostly for instructions and cut passages apart")
+        if not self.concurrency >= 1:
+            raise InputError(f"--concurrency must be at least 1, got {self.concurrency}")
+        if not self.patience >= 0:
+            raise InputError(f"--patience must be 0 or more seconds, got {self.patience:g}")
+        if self.budget is not None and not self.budget > 0:
+            raise InputError("--budget must be a positive number of US dollars, "
+                             f"got {self.budget:g}")
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
+        # The manifest is an audit trail, not a secret store: a base URL may carry a user and
+        # password or a token in its query, so only scheme://host[:port] is kept.
+        data["base_url"] = _url_host(self.base_url) if self.base_url else None
         return data
+
+
+def _url_host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "(unparsed url)"
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
