@@ -134,6 +134,9 @@ def test_kill_9_mid_map_then_rerun_pays_only_for_missing_calls(tmp_path: Path) -
                                     "--chunk-tokens", "120").stdout)["plan"]["source"]["chunks"]
         assert 0 < cached < chunks, "the kill should land mid-map"
         assert not (tmp_path / "out" / "ep1.summary.md").exists()
+        # What was paid before the kill is in the month's spend, although the rerun gets
+        # those answers free from the cache.
+        assert WorkspaceState.load(tmp_path / ".ghost").month_spend() > 0
         before = server.calls(path="/v1/messages")
         os.environ.update(server.env(TEST_KEY))
         try:

@@ -132,3 +132,36 @@ def test_cache_info_and_clear(tmp_path) -> None:
     assert cache_info(tmp_path)["responses"] == 1
     assert clear_cache(tmp_path) > 0
     assert cache_info(tmp_path)["responses"] == 0
+
+
+def test_ctrl_c_during_map_starts_nothing_new() -> None:
+    import _thread
+    import time
+
+    class InterruptingModel(FakeModel):
+        def complete(self, request: Request):
+            with self._lock:
+                first = not self.history
+            if first:
+                _thread.interrupt_main()  # what Ctrl-C does to the waiting main thread
+            time.sleep(0.2)
+            return super().complete(request)
+
+    stage = fake_stage()
+    model = InterruptingModel()
+    stage = type(stage)(stage.name, model, stage.info, stage.endpoint)
+    runner, _ = make_runner(concurrency=2)
+    with pytest.raises(KeyboardInterrupt):
+        runner.map(stage, [req(f"FACT-{i}") for i in range(30)])
+    time.sleep(0.6)  # calls already in flight finish (and would be cached); no new ones start
+    assert len(model.history) <= 4
+
+
+def test_budget_message_names_money_held_for_calls_in_flight() -> None:
+    ledger = Ledger(1.0)
+    ledger.reserve(0.9)
+    with pytest.raises(BudgetExceeded) as caught:
+        ledger.reserve(0.2)
+    message = str(caught.value)
+    assert "spent $0.0000 with $0.9000 held for calls in flight" in message
+    assert "(about $0.2000)" in message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,8 +37,10 @@ def usage_cost(info: ModelInfo, usage: Usage, discount: float = 0.0) -> float | 
 class Ledger:
     """Thread-safe totals per stage, plus reservations for calls in flight against a budget."""
 
-    def __init__(self, budget: float | None = None):
+    def __init__(self, budget: float | None = None,
+                 on_spend: Callable[[float], None] | None = None):
         self.budget = budget
+        self.on_spend = on_spend  # told of every paid call at once (a crash loses no spend)
         self.stages: dict[str, StageTotals] = {}
         self._reserved = 0.0
         self._lock = threading.Lock()
@@ -51,30 +53,54 @@ class Ledger:
         """Claim `estimate` dollars for a call about to start, or raise BudgetExceeded."""
         with self._lock:
             if self.budget is not None and self.spent + self._reserved + estimate > self.budget:
+                in_flight = (f" with ${self._reserved:.4f} held for calls in flight"
+                             if self._reserved else "")
                 raise BudgetExceeded(
-                    f"budget ${self.budget:.2f} reached: spent ${self.spent:.4f}, the next call "
-                    f"would pass it; finished calls are cached, so re-running with a larger "
-                    "--budget pays only for what is left")
+                    f"budget ${self.budget:.2f} reached: spent ${self.spent:.4f}{in_flight}, "
+                    f"and the next call (about ${estimate:.4f}) would pass it; finished calls "
+                    "are cached, so re-running with a larger --budget pays only for what is left")
             self._reserved += estimate
 
     def release(self, estimate: float) -> None:
         with self._lock:
             self._reserved = max(0.0, self._reserved - estimate)
 
+    def settle(self, estimate: float, stage: str, info: ModelInfo, usage: Usage, *,
+               discount: float = 0.0) -> None:
+        """Swap a call's reservation for what it actually cost, in one step.
+
+        Releasing first and recording after would open a window in which another thread sees
+        neither and starts a call the budget cannot pay for.
+        """
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - estimate)
+            cost = self._record(stage, info, usage, cached=False, discount=discount)
+        self._tell(cost)
+
     def record(self, stage: str, info: ModelInfo, usage: Usage, *, cached: bool,
                discount: float = 0.0) -> None:
         with self._lock:
-            totals = self.stages.setdefault(stage, StageTotals(model=info.spec))
-            if cached:
-                totals.cached += 1
-                return
-            totals.calls += 1
-            totals.usage = totals.usage + usage
-            cost = usage_cost(info, usage, discount)
-            if cost is None:
-                totals.cost_known = False
-            else:
-                totals.cost += cost
+            cost = self._record(stage, info, usage, cached=cached, discount=discount)
+        self._tell(cost)
+
+    def _record(self, stage: str, info: ModelInfo, usage: Usage, *, cached: bool,
+                discount: float) -> float | None:
+        totals = self.stages.setdefault(stage, StageTotals(model=info.spec))
+        if cached:
+            totals.cached += 1
+            return None
+        totals.calls += 1
+        totals.usage = totals.usage + usage
+        cost = usage_cost(info, usage, discount)
+        if cost is None:
+            totals.cost_known = False
+        else:
+            totals.cost += cost
+        return cost
+
+    def _tell(self, cost: float | None) -> None:
+        if cost and self.on_spend is not None:
+            self.on_spend(cost)
 
     @property
     def calls(self) -> int:

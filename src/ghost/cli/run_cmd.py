@@ -100,5 +100,7 @@ def status(config: ConfigPath = Path("ghost.toml"), as_json: c.JsonReport = Fals
         console.result(f"{info['status']:<12} {name}  ${info['cost_usd']:.4f}{extra}")
     budget = data["budget_per_month"]
     limit = f" of ${budget:.2f}" if budget is not None else ""
+    waiting = data["batch_committed_usd"]
+    batches = f" (+ about ${waiting:.4f} in batches not yet collected)" if waiting else ""
     console.result(f"\n{data['counts']}\nspent this month ({data['month']}): "
-                   f"${data['month_spend']:.4f}{limit}")
+                   f"${data['month_spend']:.4f}{limit}{batches}")

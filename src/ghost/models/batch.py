@@ -40,15 +40,18 @@ class BatchRecord:
     submitted: str
     # What each call was, for the manifest when it is collected: size and hash, never content.
     request_sha256: dict[str, str]
+    owner: str = ""             # what the batch was submitted for (a workspace episode)
+    estimate_usd: float = 0.0   # committed but not yet billed: budgets count it until collected
 
 
 class BatchStore:
     """Pending batch ids, one JSON file each, under `<cache_dir>/batches`."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, owner: str = ""):
         self.folder = ensure_private_dir(cache_dir / "batches")
+        self.owner = owner
 
-    def pending(self, model: str) -> list[BatchRecord]:
+    def pending(self, model: str | None = None) -> list[BatchRecord]:
         records = []
         for path in sorted(self.folder.glob("*.json")):
             try:
@@ -56,9 +59,13 @@ class BatchStore:
             except (ValueError, TypeError):
                 log.warning("ignored unreadable batch record %s", path.name)
                 continue
-            if record.model == model:
+            if model is None or record.model == model:
                 records.append(record)
         return records
+
+    def committed(self, *, except_owner: str | None = None) -> float:
+        """Dollars submitted in batches not yet collected (and so not yet in any ledger)."""
+        return sum(r.estimate_usd for r in self.pending() if r.owner != except_owner)
 
     def add(self, record: BatchRecord) -> None:
         write_text_atomic(self.folder / f"{record.batch_id}.json", json.dumps(asdict(record)),
@@ -79,23 +86,26 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
         raise ConfigError("--batch needs the response cache; drop --no-cache")
     cache: ResponseCache = runner.cache
     keys = [call_key(stage.info, r.digest()) for r in requests]
-    _collect(runner, stage, batch_model, store, cache)
+    # Only this job's batches are collected here, so their cost lands in this job's ledger.
+    ours = [r for r in store.pending(stage.info.spec) if set(r.custom_ids) & set(keys)]
+    _collect(runner, stage, batch_model, store, cache, ours)
     missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
     if not missing:
         return [runner.call(stage, r) for r in requests]  # all cache hits now: free, ledgered
-    waiting = {cid for record in store.pending(stage.info.spec) for cid in record.custom_ids}
+    ours = [r for r in store.pending(stage.info.spec) if set(r.custom_ids) & set(keys)]
+    waiting = {cid for record in ours for cid in record.custom_ids}
     to_submit = [i for i in missing if keys[i] not in waiting]
-    ids = [r.batch_id for r in store.pending(stage.info.spec)]
+    ids = [r.batch_id for r in ours]
     if to_submit:
         items = [(keys[i], requests[i]) for i in to_submit]
-        reserve = sum(estimate_cost(stage.info, r) for _, r in items) \
+        estimate = sum(estimate_cost(stage.info, r) for _, r in items) \
             * (1 - stage.info.batch_discount)
-        runner.ledger.reserve(reserve)  # refuse to submit past the budget
-        runner.ledger.release(reserve)
+        runner.ledger.reserve(estimate)  # refuse to submit past the budget; held until the end
         batch_id = batch_model.submit_batch(items)
         store.add(BatchRecord(batch_id, stage.info.spec, requests[0].stage,
                               [cid for cid, _ in items], time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              {cid: r.digest() for cid, r in items}))
+                              {cid: r.digest() for cid, r in items}, owner=store.owner,
+                              estimate_usd=round(estimate, 6)))
         ids.append(batch_id)
         log.info("submitted batch %s with %d %s calls", batch_id, len(items), stage.name)
     raise BatchPending(f"{len(missing)} {stage.name} calls are in provider batches "
@@ -103,8 +113,8 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
 
 
 def _collect(runner: Runner, stage: Stage, model: BatchModel, store: BatchStore,
-             cache: ResponseCache) -> None:
-    for record in store.pending(stage.info.spec):
+             cache: ResponseCache, records: Sequence[BatchRecord]) -> None:
+    for record in records:
         status = model.batch_status(record.batch_id)
         if status == "pending":
             continue

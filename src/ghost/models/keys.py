@@ -31,8 +31,18 @@ class Endpoint:
         return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def resolve_endpoint(provider: str, base_url: str | None = None) -> Endpoint:
-    """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment."""
+CLI_ALTERNATIVE = ("point a stage at a local or OpenAI-compatible server (e.g. --map-model "
+                   "openai:llama3.1 --reduce-model openai:llama3.1 --base-url "
+                   "http://localhost:11434/v1); --dry-run shows the plan and its cost without "
+                   "a key")
+
+
+def resolve_endpoint(provider: str, base_url: str | None = None, *,
+                     alternative: str = CLI_ALTERNATIVE) -> Endpoint:
+    """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment.
+
+    `alternative` is what the error suggests besides setting the key (a workspace has no
+    command-line options, so `ghost run` names its ghost.toml settings instead)."""
     conf = load_catalog().providers.get(provider, {})
     key_env = conf.get("key_env", f"{provider.upper()}_API_KEY")
     url_env = conf.get("base_url_env", f"{provider.upper()}_BASE_URL")
@@ -42,14 +52,7 @@ def resolve_endpoint(provider: str, base_url: str | None = None) -> Endpoint:
         return Endpoint(provider, key, url)
     if provider == "openai" and base_url:
         return Endpoint(provider, PLACEHOLDER_KEY, url)
-    raise MissingKeyError(missing_key_message(provider, key_env))
-
-
-def missing_key_message(provider: str, key_env: str) -> str:
-    return (f"no API key for {provider}: set {key_env}, or point a stage at a local or "
-            "OpenAI-compatible server (e.g. --map-model openai:llama3.1 --reduce-model "
-            "openai:llama3.1 --base-url http://localhost:11434/v1); --dry-run shows the plan "
-            "and its cost without a key")
+    raise MissingKeyError(f"no API key for {provider}: set {key_env}, or {alternative}")
 
 
 def secret_values() -> list[str]:

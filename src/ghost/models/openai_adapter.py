@@ -76,9 +76,11 @@ class OpenAIModel:
     def batch_status(self, batch_id: str) -> str:
         with translated_errors("openai", self.info.name):
             status = self._client.batches.retrieve(batch_id).status
-        if status == "completed":
+        # An expired or cancelled batch still has an output file with the calls that finished;
+        # collect those, and the calls with no result are simply sent again.
+        if status in ("completed", "expired", "cancelled"):
             return "ended"
-        return "failed" if status in ("failed", "expired", "cancelled") else "pending"
+        return "failed" if status == "failed" else "pending"
 
     def batch_results(self, batch_id: str) -> dict[str, Completion | str]:
         out: dict[str, Completion | str] = {}

@@ -95,9 +95,10 @@ class Runner:
         self.ledger.reserve(reserve)
         try:
             completion = self._with_retries(stage, request)
-        finally:
+        except BaseException:
             self.ledger.release(reserve)
-        self.ledger.record(request.stage, stage.info, completion.usage, cached=False)
+            raise
+        self.ledger.settle(reserve, request.stage, stage.info, completion.usage)
         if self.cache is not None and completion.text.strip():
             self.cache.set(key, completion.to_json())
         self._note(stage, request, key, completion, manifest_extra)
@@ -127,12 +128,17 @@ class Runner:
                 on_done(i, results[i])  # type: ignore[arg-type]
 
         workers = min(self.concurrency, max(1, len(requests)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(one, i) for i in range(len(requests))]
+        pool = ThreadPoolExecutor(max_workers=workers)
+        futures = [pool.submit(one, i) for i in range(len(requests))]
+        try:
             wait(futures, return_when=FIRST_EXCEPTION)
-            if stop.is_set():
-                for f in futures:
-                    f.cancel()
+        except BaseException:
+            # Ctrl-C (or any signal turned exception) in the waiting thread: nothing new starts;
+            # calls already in flight finish in the background and land in the cache.
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=stop.is_set())
         errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
         if errors:
             raise errors[0]  # type: ignore[misc]

@@ -315,16 +315,6 @@ def continue_dialogue(session: Session, result: DialogueResult, *,
     return result
 
 
-def run_dialogue(session: Session, setup: DialogueSetup, *, now: datetime | None = None,
-                 on_call: Callable[[int, str], None] | None = None,
-                 on_turn: Callable[[DialogueTurn], None] | None = None) -> DialogueResult:
-    """Plan, then (unless a dry run) hold the whole conversation."""
-    result = prepare_dialogue(session, setup, now=now)
-    if session.options.dry_run:
-        return result
-    return continue_dialogue(session, result, on_call=on_call, on_turn=on_turn)
-
-
 def turn_block(turn: DialogueTurn) -> str:
     """A finished turn as it appears in the transcript."""
     return render_turn(turn.speaker, turn.text)

@@ -62,18 +62,21 @@ def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templat
     while size > budget:
         if rounds >= MAX_ROUNDS:
             raise GhostError(f"the notes still do not fit the reduce model after {rounds} "
-                             "rounds of condensing; raise --reduce-input-tokens or use a reduce "
-                             "model with a larger context")
+                             "rounds of condensing; use a reduce model with a larger context "
+                             "(--reduce-model)")
         rounds += 1
         groups = pack_groups(current, budget, count_tokens)
         requests = collapse_requests(groups, templates, title=title, max_tokens=max_tokens,
                                      round_no=rounds)
-        completions = runner.map(stage, requests)
+        # A condensed group is about half its notes: reserve that against the budget, not the
+        # whole max_tokens, or a tight --budget refuses calls it can pay for.
+        expected = [min(max_tokens, max(256, count_tokens(join_notes(g)) // 2)) for g in groups]
+        completions = runner.map(stage, requests, expected_output=expected)
         current = [Notes(g[0].index, g[0].label if len(g) == 1 else f"{g[0].label} … {g[-1].label}",
                          c.text.strip()) for g, c in zip(groups, completions, strict=True)]
         new_size = count_tokens(join_notes(current))
         if new_size >= size:
             raise GhostError("condensing the notes did not make them shorter; use a reduce "
-                             "model with a larger context or raise --reduce-input-tokens")
+                             "model with a larger context (--reduce-model)")
         size = new_size
     return current, rounds

@@ -321,10 +321,13 @@ class StandIn:
             self._fail_next.clear()
             self._fail_every = None
 
-    def finish_batches(self) -> int:
-        """Process every pending batch now; returns how many were finished."""
+    def finish_batches(self, keep: int | None = None) -> int:
+        """Process every pending batch now; returns how many were finished.
+
+        keep: answer only the first `keep` requests of each batch and let the batch expire.
+        """
         with self._lock:
-            return self._batches.finish_all()
+            return self._batches.finish_all(keep)
 
     # ------------------------------------------------------------ inspection
 

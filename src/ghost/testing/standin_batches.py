@@ -140,7 +140,7 @@ class OpenAIBatch:
             "finalizing_at": _int(self.times.get("finalizing")),
             "completed_at": _int(self.times.get("completed")),
             "failed_at": _int(self.times.get("failed")),
-            "expired_at": None,
+            "expired_at": _int(self.times.get("expired")),
             "cancelling_at": _int(self.times.get("cancelling")),
             "cancelled_at": _int(self.times.get("cancelled")),
             "request_counts": {
@@ -198,21 +198,26 @@ class BatchStore:
 
     # ------------------------------------------------------------ processing
 
-    def finish_all(self) -> int:
+    def finish_all(self, keep: int | None = None) -> int:
+        """Finish every pending batch; with `keep`, only that many requests per batch are
+        processed and the batch expires with the rest unanswered (as a 24 h window does)."""
         done = 0
         for ab in self.anthropic.values():
             if ab.ended is None:
-                self._finish_anthropic(ab)
+                self._finish_anthropic(ab, keep)
                 done += 1
         for ob in self.openai.values():
             if ob.status in ("validating", "in_progress"):
-                self._finish_openai(ob)
+                self._finish_openai(ob, keep)
                 done += 1
         return done
 
-    def _finish_anthropic(self, batch: AnthropicBatch) -> None:
-        results = []
-        for item in batch.requests:
+    def _finish_anthropic(self, batch: AnthropicBatch, keep: int | None = None) -> None:
+        results: list[JSON] = []
+        for n, item in enumerate(batch.requests):
+            if keep is not None and n >= keep:
+                results.append({"custom_id": item["custom_id"], "result": {"type": "expired"}})
+                continue
             status, obj = self.generate(ANTHROPIC, item["params"])
             if status == 200:
                 result: JSON = {"type": "succeeded", "message": obj}
@@ -222,7 +227,7 @@ class BatchStore:
         batch.results = results
         batch.ended = time.time()
 
-    def _finish_openai(self, batch: OpenAIBatch) -> None:
+    def _finish_openai(self, batch: OpenAIBatch, keep: int | None = None) -> None:
         now = time.time()
         batch.times.setdefault("in_progress", now)
         if batch.errors:
@@ -232,7 +237,7 @@ class BatchStore:
         out: list[str] = []
         err: list[str] = []
         totals = {"input": 0, "cached": 0, "output": 0}
-        for line in batch.lines:
+        for line in batch.lines[:keep]:
             status, obj = self.generate(OPENAI, line["body"])
             record = {
                 "id": new_id("batch_req_"),
@@ -263,8 +268,8 @@ class BatchStore:
             "total_tokens": totals["input"] + totals["output"],
         }
         batch.times["finalizing"] = now
-        batch.times["completed"] = now
-        batch.status = "completed"
+        batch.status = "completed" if keep is None or keep >= len(batch.lines) else "expired"
+        batch.times[batch.status] = now
 
     def _store_file(self, filename: str, purpose: str, text: str) -> StoredFile:
         stored = StoredFile(new_id("file-"), filename, purpose, text.encode(), time.time())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.errors import ConfigError
+from ghost.pipeline.options import MIN_CHUNK_TOKENS
 
 CONFIG_NAME = "ghost.toml"
 OUTPUT_KINDS = ("essay", "summary")
@@ -88,6 +89,20 @@ class WorkspaceConfig:
             found = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
         return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
 
+    def episode_key(self, path: Path) -> str:
+        """An episode's name in the state: its path under the inbox (`season2/ep1.txt`), so
+        two files with the same name in different folders of a recursive glob stay apart."""
+        base = self.root / self.inbox
+        if not base.is_dir():
+            parts = Path(self.inbox).parts
+            cut = next((i for i, part in enumerate(parts) if glob.has_magic(part)),
+                       len(parts) - 1)
+            base = self.root.joinpath(*parts[:cut])
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return path.resolve().as_posix()
+
 
 def _get(table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...],
          default: Any = None) -> Any:
@@ -128,13 +143,21 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         budget_per_month=_money(_get(table, "budget", "per_month", (int, float)), path,
                                 "per_month"),
         batch=bool(_get(table, "run", "batch", bool, False)),
-        concurrency=int(_get(table, "run", "concurrency", int, 8)),
-        chunk_tokens=int(_get(table, "run", "chunk_tokens", int, 4000)),
+        concurrency=_count(table, path, "run", "concurrency", 8, 1),
+        chunk_tokens=_count(table, path, "run", "chunk_tokens", 4000, MIN_CHUNK_TOKENS),
         cache_dir=root / cache if cache else root / "cache",
-        essay_words=int(_get(table, "outputs", "essay_words", int, 700)),
-        summary_words=int(_get(table, "outputs", "summary_words", int, 600)),
+        essay_words=_count(table, path, "outputs", "essay_words", 700, 1),
+        summary_words=_count(table, path, "outputs", "summary_words", 600, 1),
     )
     return config
+
+
+def _count(table: dict[str, Any], path: Path, section: str, key: str, default: int,
+           least: int) -> int:
+    value = int(_get(table, section, key, int, default))
+    if value < least:
+        raise ConfigError(f"{path}: [{section}] {key} must be at least {least}")
+    return value
 
 
 def _money(value: float | None, path: Path, key: str) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from typing import Any
 
 from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
 from ghost.ingest.samples import Sample, load_samples
+from ghost.models.batch import BatchStore
+from ghost.models.catalog import load_catalog
+from ghost.models.keys import resolve_endpoint
 from ghost.pipeline.options import RunOptions
 from ghost.pipeline.session import Session
 from ghost.pipeline.source import Source, load_transcript_source
@@ -67,26 +71,58 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
     report = RunReport()
     todo = []
     for path in config.episodes():
+        name = config.episode_key(path)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if state.is_done(path.name, digest):
-            report.skipped.append(path.name)
+        if state.is_done(name, digest):
+            report.skipped.append(name)
         else:
-            todo.append((path, digest))
+            todo.append((path, name, digest))
     if not todo:
         return report
+    _check_keys(config)  # a missing key is the config's fault, not each episode's
     samples = _samples(config) if "essay" in config.make else []
     config.outputs.mkdir(parents=True, exist_ok=True)
-    for path, digest in todo:
-        budget = _remaining_budget(config, state, report.spent)
+    batches = BatchStore(config.cache_dir or config.root / "cache")
+    spend_lock = threading.Lock()
+
+    def spent(dollars: float) -> None:  # saved as each call is paid for: kill -9 loses none
+        with spend_lock:
+            state.add_spend(dollars)
+            state.save()
+
+    for path, name, digest in todo:
+        budget = _remaining_budget(config, state, report.spent,
+                                   batches.committed(except_owner=name))
         if budget is not None and budget <= 0:
-            _mark(state, path.name, EpisodeState(digest, OVER_BUDGET, updated=now(),
-                                                 error="budget used up"), report, say)
+            _mark(state, name, EpisodeState(digest, OVER_BUDGET, updated=now(),
+                                            error="budget used up"), report, say)
             continue
-        entry = _process(config, path, digest, samples, budget, batch, report, say)
-        _mark(state, path.name, entry, report, say)
-        state.add_spend(report.ledgers.get(path.name, {}).get("total_cost_usd", 0.0))
-        state.save()
+        job = Job(path, name, digest, samples, budget, batch)
+        entry = _process(config, job, report, say, spent)
+        with spend_lock:
+            _mark(state, name, entry, report, say)
     return report
+
+
+@dataclass
+class Job:
+    path: Path
+    name: str
+    digest: str
+    samples: list[Sample]
+    budget: float | None
+    batch: bool
+
+
+def _check_keys(config: WorkspaceConfig) -> None:
+    """Raise MissingKeyError (exit 2) before any episode is touched when a key is missing."""
+    catalog = load_catalog()
+    for role, spec in (("map", config.map_model), ("reduce", config.reduce_model)):
+        info = catalog.resolve(spec or catalog.defaults[role])
+        if info.provider != "local":
+            resolve_endpoint(info.provider, config.base_url, alternative=(
+                "set [models] map, reduce and base_url in ghost.toml to a local or "
+                "OpenAI-compatible server"))
 
 
 def _mark(state: WorkspaceState, name: str, entry: EpisodeState, report: RunReport,
@@ -100,13 +136,15 @@ def _mark(state: WorkspaceState, name: str, entry: EpisodeState, report: RunRepo
                                                          else ""))
 
 
-def _remaining_budget(config: WorkspaceConfig, state: WorkspaceState,
-                      spent_this_run: float) -> float | None:
+def _remaining_budget(config: WorkspaceConfig, state: WorkspaceState, spent_this_run: float,
+                      committed: float) -> float | None:
+    """What the next episode may spend: the tighter of the run and month limits, less what
+    other episodes' batches have been sent for and will cost when collected."""
     limits = []
     if config.budget_per_run is not None:
-        limits.append(config.budget_per_run - spent_this_run)
+        limits.append(config.budget_per_run - spent_this_run - committed)
     if config.budget_per_month is not None:
-        limits.append(config.budget_per_month - state.month_spend())
+        limits.append(config.budget_per_month - state.month_spend() - committed)
     return min(limits) if limits else None
 
 
@@ -124,19 +162,21 @@ def _options(config: WorkspaceConfig, budget: float | None, batch: bool) -> RunO
                       batch=batch)
 
 
-def _process(config: WorkspaceConfig, path: Path, digest: str, samples: list[Sample],
-             budget: float | None, batch: bool, report: RunReport,
-             say: Callable[[str], None]) -> EpisodeState:
-    session = Session("run", _options(config, budget, batch))
-    entry = EpisodeState(digest, FAILED, updated=now())
+def _process(config: WorkspaceConfig, job: Job, report: RunReport,
+             say: Callable[[str], None], spent: Callable[[float], None]) -> EpisodeState:
+    session = Session("run", _options(config, job.budget, job.batch))
+    session.ledger.on_spend = spent
+    if session.batch is not None:
+        session.batch.owner = job.name
+    entry = EpisodeState(job.digest, FAILED, updated=now())
     status = "failed"
     try:
         info = session.info("map")
-        source = load_transcript_source(path, chunk_tokens=session.options.chunk_tokens,
+        source = load_transcript_source(job.path, chunk_tokens=session.options.chunk_tokens,
                                         count_tokens=counter_for(info.tokenizer,
                                                                  info.token_margin))
-        session.add_input(path, source.text, kind="transcript")
-        entry.outputs = _make_outputs(config, session, source, samples, say)
+        session.add_input(job.path, source.text, kind="transcript")
+        entry.outputs = _make_outputs(config, session, source, job, say)
         entry.status, status = DONE, "ok"
     except BatchPending as exc:
         entry.status, entry.batch_ids, status = WAITING, exc.batch_ids, "waiting"
@@ -145,27 +185,32 @@ def _process(config: WorkspaceConfig, path: Path, digest: str, samples: list[Sam
         entry.status, entry.error = OVER_BUDGET, str(exc)
     except GhostError as exc:
         entry.error = str(exc)
+    except Exception as exc:  # one bad episode must not stop the others or lose their spend
+        log.debug("%s: unexpected error", job.name, exc_info=True)  # the traceback with -v
+        entry.error = f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)"
     finally:
         session.close(status)
         ledger = session.ledger.to_dict()
-        report.ledgers[path.name] = ledger
+        report.ledgers[job.name] = ledger
         report.spent += session.ledger.spent
         entry.cost_usd = round(session.ledger.spent, 6)
         for stage, totals in ledger["stages"].items():
-            say(f"{path.name} {stage} {totals['calls']} calls, {totals['cached']} cached, "
+            say(f"{job.name} {stage} {totals['calls']} calls, {totals['cached']} cached, "
                 f"${totals['cost_usd'] or 0:.4f}")
     return entry
 
 
-def _make_outputs(config: WorkspaceConfig, session: Session, source: Source,
-                  samples: list[Sample], say: Callable[[str], None]) -> list[str]:
+def _make_outputs(config: WorkspaceConfig, session: Session, source: Source, job: Job,
+                  say: Callable[[str], None]) -> list[str]:
     from ghost.pipeline.essay import notes_document, write_essay
     from ghost.pipeline.summarize import summarize
     from ghost.write.atomic import write_text_atomic
     from ghost.write.markdown import write_document
 
     written: list[str] = []
-    stem = source.path.stem
+    stem = str(Path(job.name).with_suffix("")) if not Path(job.name).is_absolute() \
+        else source.path.stem
+    (config.outputs / stem).parent.mkdir(parents=True, exist_ok=True)
     meta = {"generator": "ghost", "source": str(source.path)}
     if "summary" in config.make:
         summary = summarize(session, source, words=config.summary_words)
@@ -173,7 +218,7 @@ def _make_outputs(config: WorkspaceConfig, session: Session, source: Source,
         write_document(target, summary.text, meta)
         written.append(str(target))
     if "essay" in config.make:
-        essay = write_essay(session, source, samples, words=config.essay_words)
+        essay = write_essay(session, source, job.samples, words=config.essay_words)
         target = config.outputs / f"{stem}.essay.md"
         notes = config.outputs / f"{stem}.essay.notes.md"
         style = essay.style.verdict if essay.style is not None else None
@@ -181,5 +226,5 @@ def _make_outputs(config: WorkspaceConfig, session: Session, source: Source,
                                             if essay.pack else 0, "style_verdict": style})
         write_text_atomic(notes, notes_document(essay, source))
         written += [str(target), str(notes)]
-        say(f"{source.path.name} style: {style}")
+        say(f"{job.name} style: {style}")
     return written

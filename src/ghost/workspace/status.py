@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ghost.workspace.config import load_config
+from ghost.workspace.config import WorkspaceConfig, load_config
 from ghost.workspace.state import WorkspaceState, this_month
 
 
@@ -15,14 +15,15 @@ def workspace_status(config_path: Path) -> dict[str, Any]:
     state = WorkspaceState.load(config.state_dir)
     episodes: dict[str, dict[str, Any]] = {}
     for path in config.episodes():
+        name = config.episode_key(path)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        entry = state.episodes.get(path.name)
+        entry = state.episodes.get(name)
         if entry is None:
-            episodes[path.name] = {"status": "pending", "cost_usd": 0.0}
+            episodes[name] = {"status": "pending", "cost_usd": 0.0}
         elif entry.sha256 != digest:
-            episodes[path.name] = {"status": "changed", "cost_usd": entry.cost_usd}
+            episodes[name] = {"status": "changed", "cost_usd": entry.cost_usd}
         else:
-            episodes[path.name] = {"status": entry.status, "cost_usd": entry.cost_usd,
+            episodes[name] = {"status": entry.status, "cost_usd": entry.cost_usd,
                                    "error": entry.error, "outputs": entry.outputs}
     counts: dict[str, int] = {}
     for info in episodes.values():
@@ -30,4 +31,15 @@ def workspace_status(config_path: Path) -> dict[str, Any]:
     return {"episodes": episodes,
             "counts": ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no episodes",
             "month": this_month(), "month_spend": state.month_spend(),
+            "batch_committed_usd": round(_committed(config), 6),
             "budget_per_month": config.budget_per_month}
+
+
+def _committed(config: WorkspaceConfig) -> float:
+    """Dollars in provider batches sent but not yet collected (billed when collected)."""
+    from ghost.models.batch import BatchStore
+
+    folder = (config.cache_dir or config.root / "cache")
+    if not (folder / "batches").is_dir():
+        return 0.0
+    return BatchStore(folder).committed()

@@ -40,13 +40,6 @@ class MailRecord:
             links.append(f"gmail-thread:{self.gmail_thread_id}")
         return list(dict.fromkeys(links))
 
-    @property
-    def parent_id(self) -> str | None:
-        """The message this one replies to: In-Reply-To, else the last reference."""
-        if self.in_reply_to:
-            return self.in_reply_to
-        return self.references[-1] if self.references else None
-
 
 @dataclass
 class ReadStats:
