@@ -146,3 +146,12 @@ def test_replacing_a_local_model_file_changes_its_cache_identity(tmp_path) -> No
     os.utime(model, ns=(1, 1))
     second = load_catalog().resolve(f"local:{model}")
     assert first.cache_name != second.cache_name and first.spec == second.spec
+
+
+def test_manifest_options_keep_only_the_base_urls_host() -> None:
+    from ghost.pipeline.options import RunOptions
+
+    secret = "http://admin:hunter2@10.0.0.5:8080/v1?token=abc123"
+    data = RunOptions(base_url=secret).to_dict()
+    assert data["base_url"] == "http://10.0.0.5:8080"
+    assert "hunter2" not in str(data) and "abc123" not in str(data)
