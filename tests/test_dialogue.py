@@ -22,7 +22,7 @@ from ghost.write.dialogue_format import (
     render_dialogue,
 )
 
-CLAUDE = "anthropic:claude-opus-4-5"
+CLAUDE = "anthropic:claude-opus-4-6"
 GPT = "openai:gpt-4o"
 PROMPT = "Hi Claude. Please introduce yourself to ChatGPT. FACT-OPEN"
 SEED = ("data", "dialogue", "claude-gpt-dialogue.txt")
@@ -114,7 +114,7 @@ def test_transcript_matches_the_seed_format(standin: StandIn, tmp_path: Path) ->
     text = out.read_text(encoding="utf-8")
     lines = text.split("\n")
     assert re.fullmatch(r"Timestamp: \d{12}", lines[0])
-    assert lines[1:6] == ["GPT Model: gpt-4o", "Claude Model: claude-opus-4-5", "",
+    assert lines[1:6] == ["GPT Model: gpt-4o", "Claude Model: claude-opus-4-6", "",
                           "Prompt:", f" {PROMPT}"]
     assert lines[6:8] == ["", "Claude:"] and text.endswith("\n\n")
     parsed = parse_dialogue(text)
@@ -355,7 +355,7 @@ def test_speaker_labels_follow_the_catalog() -> None:
     assert label(GPT, "openai:gpt-4o-mini") == ["A", "B"]
     assert label(CLAUDE, "openai:llama3.1") == ["A", "B"]  # a local model is no GPT
     assert speakers_for(catalog, catalog.resolve(CLAUDE), catalog.resolve(GPT))[0] == Speaker(
-        "Claude", "Claude Model", "claude-opus-4-5")
+        "Claude", "Claude Model", "claude-opus-4-6")
 
 
 def test_long_histories_use_anthropic_prompt_caching(standin: StandIn, tmp_path: Path) -> None:

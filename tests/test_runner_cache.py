@@ -135,15 +135,17 @@ def test_cache_info_and_clear(tmp_path) -> None:
 
 
 def test_ctrl_c_during_map_starts_nothing_new() -> None:
-    import _thread
+    import signal
     import time
 
     class InterruptingModel(FakeModel):
+        interrupted = False
+
         def complete(self, request: Request):
             with self._lock:
-                first = not self.history
+                first, self.interrupted = not self.interrupted, True
             if first:
-                _thread.interrupt_main()  # what Ctrl-C does to the waiting main thread
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
             time.sleep(0.2)
             return super().complete(request)
 

@@ -91,11 +91,11 @@ def test_openai_faults_500_and_429_are_retried(standin: StandIn, source: Path,
 def test_mixed_providers_map_on_gpt_reduce_on_claude(standin: StandIn, source: Path,
                                                      tmp_path: Path) -> None:
     result = summarize(source, tmp_path / "c", "--map-model", "openai:gpt-4o-mini",
-                       "--reduce-model", "anthropic:claude-opus-4-5", "--json")
+                       "--reduce-model", "anthropic:claude-opus-4-6", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ledger"]["stages"]["map"]["model"] == "openai:gpt-4o-mini"
-    assert report["ledger"]["stages"]["reduce"]["model"] == "anthropic:claude-opus-4-5"
+    assert report["ledger"]["stages"]["reduce"]["model"] == "anthropic:claude-opus-4-6"
     assert standin.calls("openai") >= 4 and standin.calls("anthropic") == 1
     assert "FACT-P39" in report["text"]
 

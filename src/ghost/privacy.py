@@ -26,6 +26,7 @@ _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]
                          r"|xox[abpr]-[A-Za-z0-9-]{10,})\b")
 
 DATAMARK = "▏"
+_REDACTED = "[REDACTED"
 
 
 def _luhn(digits: str) -> bool:
@@ -39,7 +40,10 @@ def _luhn(digits: str) -> bool:
 
 
 def mask_secrets(text: str) -> tuple[str, Counter[str]]:
-    """`text` with secrets replaced by [REDACTED kind], and how many of each kind."""
+    """`text` with secrets replaced by [REDACTED kind], and how many of each kind.
+
+    Idempotent: masking already-masked text changes nothing and counts nothing, so text
+    derived from masked text (notes on masked mail) can be masked again before it is sent."""
     found: Counter[str] = Counter()
 
     def card(m: re.Match[str]) -> str:
@@ -50,6 +54,8 @@ def mask_secrets(text: str) -> tuple[str, Counter[str]]:
         return m.group(0)
 
     def labelled(m: re.Match[str]) -> str:
+        if m.group(3).startswith(_REDACTED):
+            return m.group(0)
         found[m.group(1).lower().split()[0]] += 1
         return f"{m.group(1)}{m.group(2)}[REDACTED]"
 
@@ -72,6 +78,16 @@ def datamark(text: str) -> str:
     """Prefix every line of untrusted text with a marker the instructions name (spotlighting),
     so the model can always tell data from instructions, even deep inside a long email."""
     return "\n".join(DATAMARK + line for line in text.split("\n"))
+
+
+def is_cloud(provider: str, base_url: str | None) -> bool:
+    """True when a model of `provider` runs off this machine and its private network.
+
+    `base_url` is the run's --base-url, which points the openai provider at any
+    OpenAI-compatible server (a local one keeps the text here)."""
+    if provider == "local":
+        return False
+    return not (provider == "openai" and base_url and is_local_endpoint(base_url))
 
 
 def is_local_endpoint(endpoint: str) -> bool:

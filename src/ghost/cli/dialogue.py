@@ -44,11 +44,11 @@ def dialogue(
 
     \b
     Examples:
-      ghost dialogue --a anthropic:claude-opus-4-5 --b openai:gpt-4o --turns 6 \\
+      ghost dialogue --a anthropic:claude-opus-5-5 --b openai:gpt-4o --turns 6 \\
           --prompt "Introduce yourself to the other AI and get to know each other." -o chat.txt
       ghost dialogue --a anthropic:claude-haiku-4-5 --b openai:gpt-4o-mini \\
           --prompt-file opening.txt --turns 10 --dry-run    # plan and cost; no call
-      ghost dialogue --a openai:gpt-4o --b anthropic:claude-opus-4-5 --prompt-file p.txt \\
+      ghost dialogue --a openai:gpt-4o --b anthropic:claude-opus-5-5 --prompt-file p.txt \\
           --system-b "Answer in two sentences." --budget 0.25
 
     Each model keeps its own side of the history: A sees the prompt, its replies and B's; B

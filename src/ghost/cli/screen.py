@@ -49,14 +49,21 @@ def screen(
     """
     from ghost.errors import InputError
     from ghost.ingest.text import read_text
-    from ghost.pipeline.screen import SIMILARITY, classify, load_categories, load_examples
+    from ghost.pipeline.plan import Plan
+    from ghost.pipeline.screen import (
+        SIMILARITY,
+        load_categories,
+        load_examples,
+        plan_screen,
+        run_screen,
+        screen_stage_plan,
+    )
     from ghost.pipeline.session import Session
 
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)
     with c.cli_errors(verbose):
-        if top_k < 0:
-            raise InputError("--top-k must be 0 or more")
+        c.at_least("--top-k", top_k, 0)
         if similarity not in SIMILARITY:
             raise InputError(f"--similarity must be one of {', '.join(SIMILARITY)}")
         options = c.run_options(
@@ -77,7 +84,13 @@ def screen(
                     console.info(f"{examples}: skipped {example_set.bad_lines} bad line(s)"
                                  + (f" ({'; '.join(example_set.problems)})"
                                     if verbose else ""))
-            verdict = classify(session, text, spec=screen_model, examples=example_set, k=top_k)
+            requests = plan_screen(session, text, spec=screen_model, examples=example_set,
+                                   k=top_k)
+            # Like every command: refuse up front (exit 2) when the estimate exceeds --budget.
+            plan = Plan({"input": str(file)}, [screen_stage_plan(session, requests)])
+            report["plan"] = plan.to_dict()
+            plan.check_budget(options.budget)
+            verdict = run_screen(session, requests)
             report.update(verdict.to_dict())
             status = "ok"
         finally:

@@ -1,10 +1,17 @@
-"""Claude through the official `anthropic` SDK (Messages API)."""
+"""Claude through the official `anthropic` SDK (Messages API).
+
+Models that think (Claude Opus 5.5 always does) send `thinking` / `redacted_thinking` blocks
+before the text, in JSON and in streams alike. Only `text` blocks make the completion; the
+thinking is billed as output (it is in `usage.output_tokens`) and counts against max_tokens,
+so the table's `thinking_allowance` is added to the max_tokens each request asks for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from ghost.errors import ModelCallError
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import translated_errors
 from ghost.models.keys import Endpoint
@@ -13,6 +20,7 @@ from ghost.models.protocol import Completion, Request, Usage
 # The SDK refuses non-streaming requests it expects to run past ten minutes (~21k max_tokens).
 STREAM_FROM_MAX_TOKENS = 8192
 CACHE_MARK = {"type": "ephemeral"}
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 
 
 def _block(text: str, cache: bool) -> dict[str, Any]:
@@ -26,7 +34,7 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
     """The Messages API body for `request` (also used for batch submissions)."""
     params: dict[str, Any] = {
         "model": info.name,
-        "max_tokens": request.max_tokens,
+        "max_tokens": max_tokens(info, request),
         "messages": [
             {"role": m.role, "content": [_block(p.text, p.cache) for p in m.parts if p.text]}
             for m in request.messages
@@ -39,8 +47,22 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
     return params
 
 
+def max_tokens(info: ModelInfo, request: Request) -> int:
+    """What the request asks for, plus room for the model's thinking (within max_output)."""
+    if not info.thinking_allowance:
+        return request.max_tokens
+    return max(request.max_tokens, min(request.max_tokens + info.thinking_allowance,
+                                       info.max_output))
+
+
 def parse_message(message: Any) -> Completion:
-    text = "".join(getattr(b, "text", "") for b in message.content if b.type == "text")
+    """A Message (JSON reply, final stream snapshot or batch result) → Completion.
+
+    Text is the `text` blocks only, in order: thinking, redacted thinking, tool use and any
+    block type added later are left out. Output tokens include thinking, as billed.
+    """
+    text = "".join(getattr(b, "text", "") or "" for b in message.content
+                   if getattr(b, "type", None) == "text")
     u = message.usage
     usage = Usage(
         input_tokens=u.input_tokens or 0,
@@ -49,6 +71,10 @@ def parse_message(message: Any) -> Completion:
         cache_read_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
     )
     return Completion(text, usage, message.model, message.stop_reason or "")
+
+
+def _thought(message: Any) -> bool:
+    return any(getattr(b, "type", None) in THINKING_BLOCKS for b in message.content)
 
 
 class AnthropicModel:
@@ -64,10 +90,19 @@ class AnthropicModel:
     def complete(self, request: Request) -> Completion:
         params = build_params(self.info, request)
         with translated_errors("anthropic", self.info.name):
-            if request.max_tokens >= STREAM_FROM_MAX_TOKENS:
+            # The SDK judges "too long for one response" by the max_tokens actually sent.
+            if params["max_tokens"] >= STREAM_FROM_MAX_TOKENS:
                 with self._client.messages.stream(**params) as stream:
-                    return parse_message(stream.get_final_message())
-            return parse_message(self._client.messages.create(**params))
+                    message = stream.get_final_message()
+            else:
+                message = self._client.messages.create(**params)
+        completion = parse_message(message)
+        if not completion.text.strip() and completion.stop_reason == "max_tokens" and \
+                _thought(message):
+            raise ModelCallError(
+                f"{self.info.spec} spent all {params['max_tokens']} output tokens thinking and "
+                f"wrote no answer; raise thinking_allowance for it in the models table")
+        return completion
 
     # Message Batches API: half price, results within 24 hours.
     def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:

@@ -6,15 +6,21 @@ their own TOML file (GHOST_MODELS or --models-file). Nothing else in ghost hard-
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
+import re
+import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ghost.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
 
 PROVIDERS = ("anthropic", "openai", "local")
 # Used when a model is missing from the table: generous enough to plan, flagged as unknown.
@@ -23,6 +29,10 @@ _UNKNOWN_MAX_OUTPUT = 8_192
 _LOCAL_FALLBACK_CONTEXT = 4096  # a GGUF whose header does not say
 # llama.cpp allocates the whole context at load time; a 128k model would take many GB.
 _LOCAL_DEFAULT_MAX_CONTEXT = 32_768
+# A model whose `retires` date is this close gets a one-line warning on every run that uses it.
+RETIREMENT_WARNING_DAYS = 60
+# `claude-sonnet-4-5-20250929` is the dated snapshot behind `claude-sonnet-4-5`: same row.
+_DATED_SUFFIX = re.compile(r"-\d{8}$")
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,18 @@ class ModelInfo:
     batch_discount: float = 0.5
     known: bool = True
     fingerprint: str = ""  # local models: the file's size and mtime, so a replaced file misses
+    retires: dt.date | None = None  # the provider's announced end of life (first day it fails)
+    retired: bool = False  # already switched off, on a date the provider's docs do not give
+    replacement: str | None = None  # what to move to when it retires
+    thinking_allowance: int = 0  # output tokens added to max_tokens for always-on thinking
+
+    @property
+    def expected_thinking(self) -> int:
+        """Thinking tokens a call is expected to bill, for estimates and budget reservations.
+
+        At the default effort a model uses a fraction of its allowance; a quarter is ghost's
+        planning figure, and the ledger records what was really billed."""
+        return self.thinking_allowance // 4
 
     @property
     def spec(self) -> str:
@@ -81,7 +103,7 @@ class Catalog:
     def resolve(self, spec: str) -> ModelInfo:
         """`provider:model` or a bare model name (provider picked by prefix) → ModelInfo."""
         provider, name = split_spec(spec, self)
-        entry = self.models.get(f"{provider}:{name}")
+        entry = self.entry(provider, name)
         if provider == "local":
             # Free to run. A table entry may set a smaller context to save memory (llama.cpp
             # allocates the whole context up front).
@@ -104,7 +126,7 @@ class Catalog:
             inp = float(entry["input"])
             prices = Prices(inp, float(entry["output"]), float(entry.get("cache_write", inp)),
                             float(entry.get("cache_read", inp)))
-            return ModelInfo(
+            info = ModelInfo(
                 provider, name, int(entry["context"]),
                 int(entry.get("max_output", _UNKNOWN_MAX_OUTPUT)), prices,
                 cache_min_tokens=int(entry.get("cache_min_tokens", 1024)),
@@ -112,10 +134,78 @@ class Catalog:
                 tokenizer=entry.get("tokenizer"),
                 token_margin=float(entry.get("token_margin", margin)),
                 batch_discount=float(entry.get("batch_discount", discount)),
+                retired=bool(entry.get("retired", False)),
+                replacement=str(entry["replacement"]) if entry.get("replacement") else None,
+                thinking_allowance=max(0, int(entry.get("thinking_allowance", 0))),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"models table: entry {provider}:{name} is incomplete or "
                               f"malformed ({exc!r}); it needs context, input and output") from None
+        try:
+            info = replace(info, retires=_retirement_date(entry.get("retires")))
+        except (TypeError, ValueError):
+            raise ConfigError(f"models table: entry {provider}:{name}: retires = "
+                              f"{entry.get('retires')!r} is not a date (YYYY-MM-DD)") from None
+        check_retirement(info)
+        return info
+
+    def entry(self, provider: str, name: str) -> dict[str, Any] | None:
+        """The table row of `provider:name`, or of its undated alias (`…-20250929` → `…`)."""
+        entry = self.models.get(f"{provider}:{name}")
+        if entry is None and provider != "local" and _DATED_SUFFIX.search(name):
+            entry = self.models.get(f"{provider}:{_DATED_SUFFIX.sub('', name)}")
+        return entry
+
+
+def today() -> dt.date:
+    """Today's date in UTC: the calendar ghost judges retirement dates by."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _retirement_date(value: Any) -> dt.date | None:
+    """A `retires` value: a TOML date or "YYYY-MM-DD"; "" or false clears an inherited one."""
+    if value is None or value is False or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value.strip())
+    raise ValueError(f"retires must be a date (YYYY-MM-DD), not {value!r}")
+
+
+_warned: set[tuple[str, dt.date]] = set()
+_warned_lock = threading.Lock()
+
+
+def check_retirement(info: ModelInfo, on: dt.date | None = None) -> None:
+    """Refuse a retired model (ConfigError, exit 2); warn once about one retiring soon.
+
+    A model counts as retired from 00:00 UTC on its `retires` date: the provider names the
+    day, not the hour, and a scheduled run that refuses at the start of that day is better
+    than one whose calls start failing halfway through.
+    """
+    day = on or today()
+    if info.retired or (info.retires is not None and day >= info.retires):
+        when = f" on {info.retires.isoformat()}" if info.retires else ""
+        instead = f"use {info.replacement} instead" if info.replacement else \
+            "choose another model"
+        raise ConfigError(f"model {info.spec} was retired by its provider{when} and no longer "
+                          f"answers: {instead} (--map-model/--reduce-model, [models] in "
+                          f"ghost.toml, or a models file)")
+    if info.retires is None:
+        return
+    left = (info.retires - day).days
+    if left > RETIREMENT_WARNING_DAYS:
+        return
+    with _warned_lock:
+        if (info.spec, info.retires) in _warned:
+            return
+        _warned.add((info.spec, info.retires))
+    switch = f"; switch to {info.replacement} before then" if info.replacement else ""
+    log.warning("model %s retires on %s (in %d day%s)%s", info.spec, info.retires.isoformat(),
+                left, "" if left == 1 else "s", switch)
 
 
 def local_fingerprint(path: str) -> str:

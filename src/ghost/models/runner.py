@@ -65,7 +65,8 @@ def estimate_cost(info: ModelInfo, request: Request, expected_output: int | None
     """Dollars a request should cost, before the call (0 when the model has no price)."""
     text = request.system + "".join(m.text for m in request.messages)
     tokens = count_tokens(text, info.tokenizer, info.token_margin)
-    usage = Usage(tokens, expected_output if expected_output is not None else request.max_tokens)
+    output = expected_output if expected_output is not None else request.max_tokens
+    usage = Usage(tokens, output + info.expected_thinking)
     return usage_cost(info, usage) or 0.0
 
 

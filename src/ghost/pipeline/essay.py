@@ -19,7 +19,7 @@ from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.pipeline.plan import Plan, StagePlan
-from ghost.pipeline.screen import guarded_call
+from ghost.pipeline.screen import guarded_call, guarded_screen_plan
 from ghost.pipeline.session import Session
 from ghost.pipeline.source import Source
 from ghost.reduce.collapse import join_notes
@@ -93,6 +93,14 @@ def essay_parts(session: Session, samples: Sequence[Sample], notes_text: str, so
     return system, part, episode, pack
 
 
+def cache_write_tokens(info: ModelInfo, prefix_tokens: int) -> int:
+    """Tokens of the essay call billed at the cache-write price on a cold cache: the cached
+    prefix when the provider will cache it, else none."""
+    if info.prices is None or prefix_tokens < info.cache_min_tokens:
+        return 0
+    return prefix_tokens
+
+
 def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> str:
     """What provider prompt caching does to the essay call's price, for the plan."""
     if info.prices is None or prefix_tokens < info.cache_min_tokens:
@@ -104,7 +112,8 @@ def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> 
     later = (prefix_tokens * info.prices.cache_read + rest * info.prices.input + out) / 1e6
     return (f"prompt caching: the {prefix_tokens:,}-token sample pack is a cached prefix; the "
             f"essay call costs about ${first:.4f} when it is written (first episode, or after "
-            f"5 idle minutes) and ${later:.4f} when it is read (the next episode soon after)")
+            f"5 idle minutes) and ${later:.4f} when it is read (the next episode soon after); "
+            "the estimate and --budget assume it is written")
 
 
 def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int) -> Request:
@@ -127,11 +136,17 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
         session, samples, "x " * notes_tokens, source, words=words, samples_budget=samples_budget)
     count = counter_for(info.tokenizer, info.token_margin)
     plan.source["samples"] = f"{len(pack.samples)} of {pack.available} ({pack.tokens:,} tokens)"
-    essay_plan = StagePlan("essay", info, 1, count(system) + pack.tokens + notes_tokens,
+    prefix_tokens = count(system) + pack.tokens
+    screen_plan = guarded_screen_plan(session, notes_tokens)
+    if screen_plan is not None:
+        plan.stages.append(screen_plan)
+    # The budget is checked against the worst case: a cold prompt cache, the prefix written.
+    essay_plan = StagePlan("essay", info, 1, prefix_tokens + notes_tokens,
                            int(words * 1.6), note="" if pack.complete else
-                           "not every sample fits; recent and similar ones are chosen")
+                           "not every sample fits; recent and similar ones are chosen",
+                           cache_write_tokens=cache_write_tokens(info, prefix_tokens))
     plan.stages.append(essay_plan)
-    plan.notes.append(prefix_cache_note(info, count(system) + pack.tokens, essay_plan))
+    plan.notes.append(prefix_cache_note(info, prefix_tokens, essay_plan))
     plan.check_budget(opts.budget)
     result = EssayResult(plan)
     if opts.dry_run:

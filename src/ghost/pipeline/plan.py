@@ -22,6 +22,9 @@ class StagePlan:
     cached_calls: int = 0
     note: str = ""
     discount: float = 0.0  # batch API
+    # Of input_tokens, those written to the provider's prompt cache (billed at its cache-write
+    # price, e.g. 1.25x input on Anthropic): the worst case, a cold cache.
+    cache_write_tokens: int = 0
 
     @property
     def cost(self) -> float | None:
@@ -29,8 +32,12 @@ class StagePlan:
         if self.calls == 0:
             return 0.0
         share = (self.calls - self.cached_calls) / self.calls
-        cost = usage_cost(self.info, Usage(int(self.input_tokens * share),
-                                           int(self.output_tokens * share)), self.discount)
+        written = min(self.cache_write_tokens, self.input_tokens)
+        output = self.output_tokens + self.calls * self.info.expected_thinking
+        cost = usage_cost(self.info, Usage(int((self.input_tokens - written) * share),
+                                           int(output * share),
+                                           cache_write_tokens=int(written * share)),
+                          self.discount)
         return cost
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +45,8 @@ class StagePlan:
         return {"stage": self.name, "model": self.info.spec, "calls": self.calls,
                 "cached_calls": self.cached_calls, "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens,
+                "thinking_tokens": self.calls * self.info.expected_thinking,
+                "cache_write_tokens": self.cache_write_tokens,
                 "cost_usd": round(cost, 6) if cost is not None else None, "note": self.note}
 
 
@@ -88,6 +97,9 @@ class Plan:
                      f"${total:.4f}" if total is not None else "unknown"))
         lines += ["", format_table(rows)]
         lines += [f"note: {s.name}: {s.note}" for s in self.stages if s.note]
+        lines += [f"note: {s.name}: {s.info.spec} always thinks first; the estimate adds about "
+                  f"{s.info.expected_thinking:,} thinking tokens a call, billed as output"
+                  for s in self.stages if s.info.expected_thinking]
         lines += [f"note: {n}" for n in self.notes]
         if self.unknown_prices():
             lines.append("note: no price in the models table for "

@@ -26,6 +26,7 @@ import functools
 import importlib.util
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -39,8 +40,10 @@ from typing import Any, Literal
 
 from ghost.errors import ConfigError, InputError
 from ghost.ingest.text import read_text
+from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Request
 from ghost.models.runner import Runner, Stage, call_key
+from ghost.pipeline.plan import StagePlan
 from ghost.pipeline.session import Session
 from ghost.templates import Templates
 
@@ -371,7 +374,7 @@ def plan_screen(session: Session, text: str, *, spec: str | None = None,
     stage = session.stage_for(STAGE, screen_spec(session, spec))
     info = stage.info
     count = counter_for(info.tokenizer, info.token_margin)
-    limit = max(500, min(CHUNK_TOKENS, info.context - 4000))
+    limit = _part_limit(info)
     pieces = [text] if count(text) <= limit else \
         [c.text for c in chunk_text(text, max_tokens=limit, count_tokens=count)]
     requests, retrieved_all, method = [], [], "none"
@@ -379,16 +382,61 @@ def plan_screen(session: Session, text: str, *, spec: str | None = None,
         retrieved: list[Retrieved] = []
         if examples is not None:
             retrieved, method = retrieve(piece, examples, k)
-        shown = [{"label": r.example.label, "text": r.example.text[:EXAMPLE_CHARS]}
-                 for r in retrieved]
-        prompt = session.templates.render(
-            TEMPLATE, categories=cats.items, letters=cats.letters,
-            caution_letter=cats.fallback.letter, examples=shown, text=piece, part=i,
-            parts=len(pieces))
-        requests.append(Request(prompt.system, (Message.user(prompt.user),),
-                                max_tokens=max_tokens, temperature=0.0, stage=STAGE))
+        requests.append(_screen_request(session, cats, piece, i, len(pieces),
+                                        [r.example for r in retrieved], max_tokens))
         retrieved_all.append(retrieved)
     return ScreenPlan(stage, cats, requests, retrieved_all, method)
+
+
+def _part_limit(info: ModelInfo) -> int:
+    """The longest part of a text screened in one request, in tokens."""
+    return max(500, min(CHUNK_TOKENS, info.context - 4000))
+
+
+def _screen_request(session: Session, cats: Categories, piece: str, part: int, parts: int,
+                    examples: Sequence[Example], max_tokens: int) -> Request:
+    shown = [{"label": e.label, "text": e.text[:EXAMPLE_CHARS]} for e in examples]
+    prompt = session.templates.render(
+        TEMPLATE, categories=cats.items, letters=cats.letters,
+        caution_letter=cats.fallback.letter, examples=shown, text=piece, part=part,
+        parts=parts)
+    return Request(prompt.system, (Message.user(prompt.user),), max_tokens=max_tokens,
+                   temperature=0.0, stage=STAGE)
+
+
+def _request_tokens(info: ModelInfo, request: Request) -> int:
+    from ghost.tokens import count_tokens
+
+    return count_tokens(request.system + request.messages[0].text, info.tokenizer,
+                        info.token_margin)
+
+
+def screen_stage_plan(session: Session, plan: ScreenPlan) -> StagePlan:
+    """The plan of sending `plan`'s requests: calls, tokens, dollars (replies already cached
+    cost nothing). Each reply is planned at its max_tokens, the most it can cost."""
+    info = plan.stage.info
+    cached = sum(session.is_cached(info, r.digest()) for r in plan.requests)
+    return StagePlan(STAGE, info, len(plan.requests),
+                     sum(_request_tokens(info, r) for r in plan.requests),
+                     sum(r.max_tokens for r in plan.requests), cached)
+
+
+def estimate_screen(session: Session, text_tokens: int, *, spec: str | None = None,
+                    examples: ExampleSet | None = None, k: int = DEFAULT_K,
+                    max_tokens: int = MAX_TOKENS, note: str = "") -> StagePlan:
+    """The plan of screening a text that does not exist yet (a job screens the notes it is
+    about to write): `text_tokens` long, split in parts as plan_screen would, with the k longest
+    examples in every prompt (the most the retrieved ones can cost). Builds no model (a dry run
+    needs no key) and embeds nothing."""
+    info = session.catalog.resolve(screen_spec(session, spec))
+    cats = load_categories(session.templates)
+    parts = max(1, math.ceil(max(1, text_tokens) / _part_limit(info)))
+    placeholder = "x " * math.ceil(max(1, text_tokens) / parts)
+    worst = sorted(examples.examples, key=lambda e: -len(e.text[:EXAMPLE_CHARS]))[:max(0, k)] \
+        if examples is not None else []
+    request = _screen_request(session, cats, placeholder, 1, parts, worst, max_tokens)
+    return StagePlan(STAGE, info, parts, parts * _request_tokens(info, request),
+                     parts * max_tokens, note=note)
 
 
 def run_screen(session: Session, plan: ScreenPlan) -> Verdict:
@@ -579,6 +627,17 @@ def _main_is_cached(session: Session, stage: Stage, request: Request,
     variants = [request] + [caution_request(session, request, c) for c in categories.items
                             if c.action == "caution"]
     return any(session.is_cached(stage.info, r.digest()) for r in variants)
+
+
+def guarded_screen_plan(session: Session, text_tokens: int) -> StagePlan | None:
+    """The screen stage of a job's plan when the run asks for it (`--screen`), else None:
+    what guarded_call will spend screening a text of about `text_tokens` tokens."""
+    opts = session.options
+    if not opts.screen:
+        return None
+    examples = load_examples(opts.screen_examples) if opts.screen_examples else None
+    return estimate_screen(session, text_tokens, examples=examples,
+                           note="screens the notes before the main call (--screen); estimate")
 
 
 def guarded_call(session: Session, stage: Stage, request: Request, *, screen_text: str,

@@ -6,6 +6,7 @@ Anthropic Messages API and OpenAI Chat Completions API (JSON and server-sent eve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -23,10 +24,39 @@ DEFAULT_MARKER = r"FACT-[A-Za-z0-9_-]+"
 MAX_CACHE_BREAKPOINTS = 4
 SSE_PIECE_CHARS = 16
 
+# Models that think before they answer, by name prefix. Their replies (JSON, SSE and batch
+# results) carry a `thinking` block before the text block; the thinking counts against
+# max_tokens and is billed in output_tokens, as on the real API. Change these (e.g. with
+# monkeypatch) to make other models think in tests.
+THINKING_MODEL_PREFIXES: tuple[str, ...] = ("claude-opus-5",)
+# ...and those of them on which thinking cannot be turned off (thinking.type "disabled": 400).
+ALWAYS_THINKING_PREFIXES: tuple[str, ...] = ("claude-opus-5-5",)
+# The stand-in's thinking: fixed length, so it always takes THINKING_TOKENS of max_tokens.
+THINKING_TEMPLATE = "Stand-in thinking: read the request, then answer it plainly. Ref {ref}."
+
 
 def count_tokens(text: str) -> int:
     """The stand-in's token count of a text: ceil(chars / 4), for both providers."""
     return (len(text) + 3) // 4
+
+
+def thinks(model: str) -> bool:
+    """Whether the stand-in answers `model` with a thinking block before the text."""
+    return model.startswith(THINKING_MODEL_PREFIXES)
+
+
+def thinking_text(reply: str) -> str:
+    """The deterministic thinking that precedes `reply` (always THINKING_TOKENS long)."""
+    return THINKING_TEMPLATE.format(ref=hashlib.sha256(reply.encode()).hexdigest()[:8])
+
+
+THINKING_TOKENS = count_tokens(THINKING_TEMPLATE.format(ref="0" * 8))
+
+
+def thinking_signature(thinking: str) -> str:
+    """An opaque, deterministic stand-in for the API's signature of a thinking block."""
+    return base64.b64encode(hashlib.sha256(b"standin-signature\x00" + thinking.encode())
+                            .digest()).decode()
 
 
 def new_id(prefix: str) -> str:
@@ -215,12 +245,25 @@ def validate_anthropic(body: Any, *, require_max_tokens: bool = True) -> list[Pa
             f"Found {found}."
         )
     _check_temperature(body, 1.0)
+    _check_thinking(body)
     stops = body.get("stop_sequences")
     if stops is not None and (
         not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)
     ):
         raise RequestError("stop_sequences: Input should be a list of non-empty strings")
     return parts
+
+
+def _check_thinking(body: Mapping[str, Any]) -> None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return
+    if not isinstance(thinking, dict) or not isinstance(thinking.get("type"), str):
+        raise RequestError("thinking: Input should be an object with a 'type'", "thinking")
+    if thinking["type"] == "disabled" and str(body["model"]).startswith(ALWAYS_THINKING_PREFIXES):
+        raise RequestError(
+            f"thinking.type: 'disabled' is not supported on {body['model']}; thinking is always "
+            "on for this model (stand-in)", "thinking")
 
 
 OPENAI_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -281,8 +324,10 @@ def validate_openai(body: Any) -> list[Part]:
 
 
 def max_tokens_of(provider: str, body: Mapping[str, Any]) -> int | None:
+    """The tokens left for the reply text: max_tokens, less the thinking of a thinking model."""
     if provider == ANTHROPIC:
-        return int(body["max_tokens"])
+        limit = int(body["max_tokens"])
+        return max(0, limit - THINKING_TOKENS) if thinks(str(body["model"])) else limit
     value = body.get("max_completion_tokens")
     if value is None:
         value = body.get("max_tokens")
@@ -497,16 +542,38 @@ def anthropic_usage(u: CacheUsage, output_tokens: int, service_tier: str = "stan
 ANTHROPIC_STOP = {"end": "end_turn", "stop": "stop_sequence", "length": "max_tokens"}
 
 
+def anthropic_content(model: str, shaped: Shaped) -> list[JSON]:
+    """Content blocks of a reply: [thinking,] text. A thinking model that ran out of
+    max_tokens while thinking (no text left) answers with the thinking block alone."""
+    if not thinks(model):
+        return [{"type": "text", "text": shaped.text}]
+    thinking = thinking_text(shaped.text)
+    blocks: list[JSON] = [
+        {"type": "thinking", "thinking": thinking, "signature": thinking_signature(thinking)}
+    ]
+    if shaped.text or shaped.reason != "length":
+        blocks.append({"type": "text", "text": shaped.text})
+    return blocks
+
+
+def anthropic_output_tokens(model: str, shaped: Shaped) -> int:
+    """Billed output: the text's tokens plus, for a thinking model, the thinking's."""
+    if not thinks(model):
+        return shaped.output_tokens
+    text_tokens = shaped.output_tokens if shaped.text else 0
+    return THINKING_TOKENS + text_tokens
+
+
 def anthropic_message(msg_id: str, model: str, shaped: Shaped, usage: JSON) -> JSON:
     return {
         "id": msg_id,
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": shaped.text}],
+        "content": anthropic_content(model, shaped),
         "stop_reason": ANTHROPIC_STOP[shaped.reason],
         "stop_sequence": shaped.stop_sequence,
-        "usage": usage,
+        "usage": dict(usage, output_tokens=anthropic_output_tokens(model, shaped)),
     }
 
 
@@ -518,35 +585,53 @@ def split_pieces(text: str, size: int = SSE_PIECE_CHARS) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def anthropic_events(msg_id: str, model: str, shaped: Shaped, usage: JSON) -> list[bytes]:
-    """The SSE event sequence of a streamed Messages API reply."""
-    start = dict(anthropic_message(msg_id, model, shaped, dict(usage, output_tokens=1)))
-    start.update(content=[], stop_reason=None, stop_sequence=None)
+def _block_events(index: int, block: JSON) -> list[bytes]:
+    """content_block_start, its deltas and content_block_stop for one content block."""
+    if block["type"] == "thinking":
+        start: JSON = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas: list[JSON] = [
+            {"type": "thinking_delta", "thinking": piece}
+            for piece in split_pieces(block["thinking"])
+        ]
+        # The signature arrives in one signature_delta just before content_block_stop.
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in split_pieces(block["text"])]
     events = [
-        sse_event("message_start", {"type": "message_start", "message": start}),
         sse_event(
             "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        ),
-        sse_event("ping", {"type": "ping"}),
+            {"type": "content_block_start", "index": index, "content_block": start},
+        )
     ]
-    for piece in split_pieces(shaped.text):
-        delta = {"type": "text_delta", "text": piece}
+    if index == 0:
+        events.append(sse_event("ping", {"type": "ping"}))
+    for delta in deltas:
         events.append(
             sse_event(
-                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
             )
         )
-    events.append(sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    events.append(
+        sse_event("content_block_stop", {"type": "content_block_stop", "index": index})
+    )
+    return events
+
+
+def anthropic_events(msg_id: str, model: str, shaped: Shaped, usage: JSON) -> list[bytes]:
+    """The SSE event sequence of a streamed Messages API reply (thinking block first, if any)."""
+    start = anthropic_message(msg_id, model, shaped, usage)
+    start.update(content=[], stop_reason=None, stop_sequence=None,
+                 usage=dict(usage, output_tokens=1))
+    events = [sse_event("message_start", {"type": "message_start", "message": start})]
+    for index, block in enumerate(anthropic_content(model, shaped)):
+        events += _block_events(index, block)
     final_usage = {
         k: usage[k]
         for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     }
-    final_usage["output_tokens"] = shaped.output_tokens
+    final_usage["output_tokens"] = anthropic_output_tokens(model, shaped)
     events.append(
         sse_event(
             "message_delta",

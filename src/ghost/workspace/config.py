@@ -36,7 +36,7 @@ make = ["essay", "summary"]
 
 [models]
 map = "anthropic:claude-haiku-4-5"
-reduce = "anthropic:claude-opus-4-5"
+reduce = "anthropic:claude-opus-5-5"
 # base_url = "http://localhost:11434/v1"   # an OpenAI-compatible server for openai: models
 
 [budget]
