@@ -84,7 +84,7 @@ def essay_parts(session: Session, samples: Sequence[Sample], notes_text: str, so
     episode = session.templates.file(TEMPLATE, "episode", {
         "title": source.title, "speakers": source.meta.get("speakers") or [],
         "notes": notes_text, "target_words": words})
-    output_room = min(session.options.reduce_max_tokens, info.max_output)
+    output_room = session.max_tokens("reduce")
     room = info.context - output_room - count(system) - count(episode) - 500
     budget = min(room, samples_budget) if samples_budget else room
     pack = choose_samples(samples, budget=max(0, budget), count_tokens=count, topic=notes_text)
@@ -158,7 +158,7 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     system, samples_part, episode, result.pack = essay_parts(
         session, samples, notes_text, source, words=words, samples_budget=samples_budget)
     request = essay_request(system, samples_part, episode,
-                            min(opts.reduce_max_tokens, info.max_output))
+                            session.max_tokens("reduce"))
     reply, result.screen = guarded_call(session, session.stage("reduce"), request,
                                         screen_text=notes_text,
                                         expected_output=int(words * 1.6))

@@ -40,7 +40,7 @@ class EpisodeNotes:
 
 def build_map_requests(session: Session, source: Source) -> list[Request]:
     info = session.info("map")
-    max_tokens = min(session.options.map_max_tokens, info.max_output)
+    max_tokens = session.max_tokens("map")
     check_chunks_fit(info, source.chunks, max_tokens)
     return map_requests(source.chunks, session.templates, template=MAP_TEMPLATE,
                         title=source.title, max_tokens=max_tokens)
@@ -99,5 +99,5 @@ def take_notes(session: Session, source: Source, requests: list[Request], *, not
     result.notes, result.collapse_rounds = collapse_notes(
         session.runner, reduce_stage, kept, session.templates, title=source.title,
         budget=notes_budget, count_tokens=counter_for(info.tokenizer, info.token_margin),
-        max_tokens=min(session.options.reduce_max_tokens, info.max_output))
+        max_tokens=session.max_tokens("reduce"))
     return result

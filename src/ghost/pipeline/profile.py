@@ -208,7 +208,7 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
     keep = [(c, letter == "S") for c, letter in zip(chunks, letters, strict=True)
             if letter != "N"]
     notes_requests = [_requests(session, "profile-map", [c], request.owner, sensitive=s,
-                                max_tokens=min(opts.map_max_tokens, map_info.max_output),
+                                max_tokens=session.max_tokens("map"),
                                 stage="map", parts=len(chunks))[0]
                       for c, s in keep]
     done = [0]
@@ -237,7 +237,7 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
     result.notes, result.collapse_rounds = collapse_notes(
         session.runner, reduce_stage, notes, session.templates, title=request.owner,
         budget=budget, count_tokens=counter_for(reduce_info.tokenizer, reduce_info.token_margin),
-        max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output))
+        max_tokens=session.max_tokens("reduce"))
     if not result.notes:
         result.text = f"# Profile: {request.owner}\n\nNo selected thread held anything to brief."
         return result
@@ -247,7 +247,7 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
         dropped=len(chunks) - len(keep), target_words=request.words)
     final, result.screen = guarded_call(session, reduce_stage, Request(
         prompt.system, (Message.user(prompt.user),),
-        max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output), stage="reduce"),
+        max_tokens=session.max_tokens("reduce"), stage="reduce"),
         screen_text=join_notes(result.notes), expected_output=int(request.words * 1.5))
     result.text, report = check_citations(final.text, valid, mode=opts.citations,
                                           accept=index.has_message_id)
@@ -287,7 +287,7 @@ def _chunks(session: Session, index: MailIndex, thread_ids: Sequence[int],
     chunks = thread_chunks([(tid, _mask_headers(index.thread(tid), masking))
                             for tid in thread_ids],
                            max_tokens=opts.chunk_tokens, count_tokens=count, masking=masking)
-    check_chunks_fit(map_info, chunks, min(opts.map_max_tokens, map_info.max_output))
+    check_chunks_fit(map_info, chunks, session.max_tokens("map"))
     return chunks
 
 

@@ -46,6 +46,11 @@ class Session:
         spec = getattr(self.options, f"{role}_model", None) or self.catalog.defaults[role]
         return self.catalog.resolve(spec)
 
+    def max_tokens(self, role: str) -> int:
+        """The output a role's calls may ask for: its option, capped by the model's maximum."""
+        wanted = int(getattr(self.options, f"{role}_max_tokens"))
+        return min(wanted, self.info(role).max_output)
+
     def stage(self, role: str) -> Stage:
         """The callable model for a role. Raises MissingKeyError before any call is made."""
         return self.stage_for(role, self.info(role).spec)

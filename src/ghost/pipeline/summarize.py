@@ -62,7 +62,7 @@ def summarize(session: Session, source: Source, *, words: int = 600,
         "summarize-reduce", title=source.title, notes=join_notes(result.notes.notes),
         parts=result.notes.mapped, dropped=result.notes.dropped, target_words=words)
     request = Request(prompt.system, (Message.user(prompt.user),),
-                      max_tokens=min(opts.reduce_max_tokens, reduce_info.max_output),
+                      max_tokens=session.max_tokens("reduce"),
                       stage="reduce")
     final = session.runner.call(session.stage("reduce"), request,
                                 expected_output=int(words * 1.4))
