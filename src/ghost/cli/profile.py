@@ -73,9 +73,11 @@ def profile(
         if result.triage:  # type: ignore[attr-defined]
             ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in
                                                     result.triage.items()))  # type: ignore[attr-defined]
-        if result.masked:  # type: ignore[attr-defined]
-            ctx.console.info("masked before sending: " + ", ".join(
-                f"{n} {k}" for k, n in result.masked.items()))  # type: ignore[attr-defined]
+        for label, counts in (("mail", result.masked),  # type: ignore[attr-defined]
+                              ("notes", result.masked_reduce)):  # type: ignore[attr-defined]
+            if counts:
+                ctx.console.info(f"masked in {label} before sending: " + ", ".join(
+                    f"{n} {k}" for k, n in counts.items()))
         if result.citations.unknown:
             ctx.console.info("Message-IDs not in the mailbox: "
                              + ", ".join(sorted(set(result.citations.unknown))))
