@@ -27,12 +27,7 @@ def check_writable(path: str | Path) -> Path:
         raise InputError(f"{target} is a folder; give a file path to write to")
     if mode is not None and not stat.S_ISREG(mode):
         raise InputError(f"{target} is not a regular file; give a file path to write to")
-    folder = target.parent
-    _check_folder(target, folder)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    fd, probe = _temp_beside(target)
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
@@ -41,12 +36,7 @@ def check_writable(path: str | Path) -> Path:
 
 def write_text_atomic(path: str | Path, text: str, *, mode: int = 0o644) -> Path:
     target = Path(path)
-    folder = target.parent
-    _check_folder(target, folder)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -61,6 +51,15 @@ def write_text_atomic(path: str | Path, text: str, *, mode: int = 0o644) -> Path
             raise _write_error(target, exc) from exc
         raise
     return target
+
+
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new hidden temp file in the target's folder (same filesystem, so rename is atomic)."""
+    _check_folder(target, target.parent)
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
 
 
 def _mode(path: Path) -> int | None:
