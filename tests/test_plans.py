@@ -182,7 +182,8 @@ def test_essay_budget_check_assumes_a_cache_write(standin: StandIn, tmp_path: Pa
     assert essay["cost_usd"] == pytest.approx(expected, rel=1e-4)
     premium = written * (info.prices.cache_write - info.prices.input) / 1e6
     assert premium > 0
-    assert "when it is written" in " ".join(plan["notes"])  # both prices are shown
+    note = next(n for n in plan["notes"] if "when it is written" in n)  # both prices shown
+    assert f"${essay['cost_usd']:.4f} when it is written" in note  # and they agree with the table
     # A budget that covers the run at the plain input price but not with the cache write.
     between = plan["estimated_cost_usd"] - premium / 2
     refused = run_cli(*base, "--budget", f"{between:.6f}")

@@ -128,3 +128,46 @@ def test_out_of_range_settings_name_the_config_key(tmp_path: Path, setting: str)
     assert result.exit_code == 2
     section, key = setting.split("\n")[0], setting.split("\n")[1].split(" =")[0]
     assert f"{section} {key} must be at least" in result.stderr
+
+
+def test_batches_of_changed_or_removed_episodes_are_collected_and_billed(
+        tmp_path: Path, monkeypatch) -> None:
+    config = workspace(tmp_path, make='["summary"]')
+    write_episode(tmp_path / "episodes" / "ep2.txt", "FACT-EP2")
+    with StandIn(batch_auto_finish=False) as server:
+        for name, value in server.env(TEST_KEY).items():
+            monkeypatch.setenv(name, value)
+        first = json.loads(ghost_run(config, "--batch", "--json").stdout)
+        assert first["processed"] == {"ep1.txt": "waiting", "ep2.txt": "waiting"}
+        write_episode(tmp_path / "episodes" / "ep1.txt", "FACT-EP1-EDITED")  # changed
+        (tmp_path / "episodes" / "ep2.txt").unlink()                         # removed
+        server.finish_batches()
+        second = ghost_run(config, "--batch", "--json")
+        report = json.loads(second.stdout)
+        # ep1's old batch is billed to ep1; its new calls go out in a new batch.
+        assert report["processed"] == {"ep1.txt": "waiting"}, second.output
+        assert report["ledgers"]["ep1.txt"]["stages"]["map"]["calls"] >= 2
+        # ep2's batch is billed to the month although ep2 is gone.
+        assert "batches of removed episodes: 1 looked at" in second.stderr
+        assert report["spent_usd"] > report["ledgers"]["ep1.txt"]["total_cost_usd"]
+        left = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "batches").glob("*")]
+        assert [r["owner"] for r in left] == ["ep1.txt"]  # only the new one is committed
+        state = WorkspaceState.load(tmp_path / ".ghost")
+        assert state.month_spend() == pytest.approx(report["spent_usd"], abs=1e-5)
+
+
+def test_a_symlinked_episode_keeps_its_own_name(standin: StandIn, tmp_path: Path) -> None:
+    config = workspace(tmp_path, make='["summary"]')
+    (tmp_path / "elsewhere").mkdir()
+    real = write_episode(tmp_path / "elsewhere" / "real.txt", "FACT-LINK")
+    (tmp_path / "episodes" / "link.txt").symlink_to(real)
+    result = ghost_run(config, "--json")
+    assert json.loads(result.stdout)["processed"] == {"ep1.txt": "done", "link.txt": "done"}
+    assert (tmp_path / "out" / "link.summary.md").exists()
+
+
+def test_a_nan_budget_is_refused(tmp_path: Path) -> None:
+    config = workspace(tmp_path, make='["summary"]', extra="[budget]\nper_month = nan\n")
+    result = ghost_run(config)
+    assert result.exit_code == 2
+    assert "[budget] per_month must be a positive amount" in result.stderr

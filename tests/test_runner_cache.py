@@ -155,8 +155,12 @@ def test_ctrl_c_during_map_starts_nothing_new() -> None:
     runner, _ = make_runner(concurrency=2)
     with pytest.raises(KeyboardInterrupt):
         runner.map(stage, [req(f"FACT-{i}") for i in range(30)])
-    time.sleep(0.6)  # calls already in flight finish (and would be cached); no new ones start
-    assert len(model.history) <= 4
+    # The calls in flight have finished (they are paid for) by the time map() raises; no new
+    # ones started, then or later.
+    finished = len(model.history)
+    assert 1 <= finished <= 4 and runner.ledger.calls == finished
+    time.sleep(0.5)
+    assert len(model.history) == finished
 
 
 def test_budget_message_names_money_held_for_calls_in_flight() -> None:
@@ -167,3 +171,19 @@ def test_budget_message_names_money_held_for_calls_in_flight() -> None:
     message = str(caught.value)
     assert "spent $0.0000 with $0.9000 held for calls in flight" in message
     assert "(about $0.2000)" in message
+
+
+def test_an_unusable_reply_is_still_billed() -> None:
+    from ghost.models.protocol import Usage
+
+    stage = fake_stage("reduce", "anthropic:claude-opus-5-5")
+    model: FakeModel = stage.model  # type: ignore[assignment]
+    model.enqueue(ModelCallError("spent all its tokens thinking", usage=Usage(10_000, 18_000)))
+    spent: list[float] = []
+    runner, _ = make_runner()
+    runner.ledger.on_spend = spent.append
+    with pytest.raises(ModelCallError):
+        runner.call(stage, req("FACT-1", max_tokens=2000))
+    assert runner.ledger.spent == pytest.approx(10_000 * 4 / 1e6 + 18_000 * 20 / 1e6)
+    assert spent == [pytest.approx(runner.ledger.spent)]
+    runner.ledger.reserve(0)  # nothing left held for the failed call

@@ -44,13 +44,18 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
 
-def make_private(path: Path) -> None:
+def make_private(path: Path, *, recursive: bool = True) -> None:
     """Set `path` and everything under it to 0700 (folders) or 0600 (files); links are left alone.
 
     A folder needs its x bit to be entered: 0600 on a folder locks out even its owner
     (unless that owner is root, which is why it goes unnoticed when tested as root).
     """
     os.chmod(path, PRIVATE_DIR_MODE)
+    if not recursive:
+        for item in os.scandir(path):
+            if not item.is_symlink():
+                os.chmod(item.path, PRIVATE_DIR_MODE if item.is_dir() else PRIVATE_FILE_MODE)
+        return
     for folder, dirs, files in os.walk(path):
         for name in dirs:
             entry = os.path.join(folder, name)
@@ -111,7 +116,12 @@ class ResponseCache:
         self.path = ensure_private_dir(self.root / "responses")
         self._cache = diskcache.Cache(str(self.path), disk=_json_disk(), size_limit=NO_SIZE_LIMIT,
                                       eviction_policy="none", cull_limit=0)
-        make_private(self.path)
+        # The whole tree is tightened once (older ghost versions and diskcache leave it at the
+        # umask); after that, new value files are tightened as they are stored, and only the
+        # top level (diskcache's SQLite files) needs a look on each open.
+        marker = self.path / ".private"
+        make_private(self.path, recursive=not marker.exists())
+        marker.touch(mode=PRIVATE_FILE_MODE)
 
     @staticmethod
     def key(provider: str, model: str, request_digest: str) -> str:

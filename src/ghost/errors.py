@@ -42,6 +42,12 @@ class ModelCallError(GhostError):
 
     exit_code = 1
 
+    def __init__(self, message: str, usage: object = None):
+        super().__init__(message)
+        # A reply that came back but is unusable was still billed: its Usage, so the ledger
+        # and the budget count it.
+        self.usage = usage
+
 
 class LockHeld(GhostError):
     """Another run holds the workspace lock."""

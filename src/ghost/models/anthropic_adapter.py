@@ -101,7 +101,8 @@ class AnthropicModel:
                 _thought(message):
             raise ModelCallError(
                 f"{self.info.spec} spent all {params['max_tokens']} output tokens thinking and "
-                f"wrote no answer; raise thinking_allowance for it in the models table")
+                f"wrote no answer; raise thinking_allowance for it in the models table",
+                usage=completion.usage)
         return completion
 
     # Message Batches API: half price, results within 24 hours.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ghost.cache import ResponseCache, ensure_private_dir
-from ghost.errors import BatchPending, ConfigError
+from ghost.errors import BatchPending, ConfigError, ModelCallError
 from ghost.models.protocol import Completion, Request
 from ghost.models.runner import Runner, Stage, call_key, estimate_cost
 from ghost.write.atomic import write_text_atomic
@@ -86,13 +86,19 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
         raise ConfigError("--batch needs the response cache; drop --no-cache")
     cache: ResponseCache = runner.cache
     keys = [call_key(stage.info, r.digest()) for r in requests]
-    # Only this job's batches are collected here, so their cost lands in this job's ledger.
-    ours = [r for r in store.pending(stage.info.spec) if set(r.custom_ids) & set(keys)]
-    _collect(runner, stage, batch_model, store, cache, ours)
+    # Only this job's batches are collected here, so their cost lands in this job's ledger:
+    # those holding its calls, and those sent for an earlier version of the same episode.
+    ours = _ours(store, stage, keys)
+    empty = collect_batches(runner, stage, store, ours)
+    if empty:
+        raise ModelCallError(
+            f"{len(empty)} batched {stage.name} calls were billed but came back with no text: "
+            f"{', '.join(empty[:3])}; a thinking model needs a larger thinking_allowance in the "
+            "models table; the next run sends them again")
     missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
     if not missing:
         return [runner.call(stage, r) for r in requests]  # all cache hits now: free, ledgered
-    ours = [r for r in store.pending(stage.info.spec) if set(r.custom_ids) & set(keys)]
+    ours = _ours(store, stage, keys)
     waiting = {cid for record in ours for cid in record.custom_ids}
     to_submit = [i for i in missing if keys[i] not in waiting]
     ids = [r.batch_id for r in ours]
@@ -112,21 +118,37 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
                        f"({', '.join(ids)}); run again later to collect them", ids)
 
 
-def _collect(runner: Runner, stage: Stage, model: BatchModel, store: BatchStore,
-             cache: ResponseCache, records: Sequence[BatchRecord]) -> None:
+def _ours(store: BatchStore, stage: Stage, keys: Sequence[str]) -> list[BatchRecord]:
+    wanted = set(keys)
+    return [r for r in store.pending(stage.info.spec)
+            if wanted & set(r.custom_ids) or (store.owner and r.owner == store.owner)]
+
+
+def collect_batches(runner: Runner, stage: Stage, store: BatchStore,
+                    records: Sequence[BatchRecord]) -> list[str]:
+    """Poll `records`: cache and bill the results of every finished one and forget it.
+
+    Returns the calls that came back billed but with no text (a thinking model that used up
+    its tokens): they are not cached, so they are sent again, but the caller should say so."""
+    model: BatchModel = stage.model  # type: ignore[assignment]
+    empty: list[str] = []
     for record in records:
         status = model.batch_status(record.batch_id)
         if status == "pending":
             continue
         if status == "ended":
             for cid, result in model.batch_results(record.batch_id).items():
-                if isinstance(result, Completion) and result.text.strip():
-                    cache.set(cid, result.to_json())
-                    runner.record_batch_result(stage, record.stage, cid, result,
-                                               record.request_sha256.get(cid, ""))
-                else:
+                if not isinstance(result, Completion):
                     log.warning("batch %s: call %s %s; it will be sent again",
                                 record.batch_id, cid[:12], result)
+                    continue
+                runner.record_batch_result(stage, record.stage, cid, result,
+                                           record.request_sha256.get(cid, ""))
+                if result.text.strip() and runner.cache is not None:
+                    runner.cache.set(cid, result.to_json())
+                else:
+                    empty.append(f"{cid[:12]} (stop reason {result.stop_reason or 'unknown'})")
         else:
             log.warning("batch %s %s; its calls will be sent again", record.batch_id, status)
         store.remove(record)
+    return empty

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ghost.cache import ResponseCache
@@ -96,8 +96,12 @@ class Runner:
         self.ledger.reserve(reserve)
         try:
             completion = self._with_retries(stage, request)
-        except BaseException:
-            self.ledger.release(reserve)
+        except BaseException as exc:
+            billed = getattr(exc, "usage", None)
+            if isinstance(billed, Usage):  # an unusable reply is still paid for
+                self.ledger.settle(reserve, request.stage, stage.info, billed)
+            else:
+                self.ledger.release(reserve)
             raise
         self.ledger.settle(reserve, request.stage, stage.info, completion.usage)
         if self.cache is not None and completion.text.strip():
@@ -130,14 +134,20 @@ class Runner:
 
         workers = min(self.concurrency, max(1, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers)
-        futures = [pool.submit(one, i) for i in range(len(requests))]
+        futures: list[Future[None]] = []
         try:
+            for i in range(len(requests)):
+                futures.append(pool.submit(one, i))
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:
-            # Ctrl-C (or any signal turned exception) in the waiting thread: nothing new starts;
-            # calls already in flight finish in the background and land in the cache.
+            # Ctrl-C (or any signal turned exception) in the waiting thread: nothing new starts,
+            # and the calls in flight (already paid for) finish and land in the cache before
+            # this returns, so whoever holds a lock or saves state after us sees them done.
             stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
+            running = sum(1 for f in futures if f.running())
+            if running:
+                log.warning("interrupted: waiting for the %d calls in flight to finish", running)
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=stop.is_set())
         errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]

@@ -107,7 +107,7 @@ def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> 
         return (f"the instructions and samples ({prefix_tokens:,} tokens) are below "
                 f"{info.spec}'s {info.cache_min_tokens:,}-token caching minimum")
     rest = max(0, stage.input_tokens - prefix_tokens)
-    out = stage.output_tokens * info.prices.output
+    out = (stage.output_tokens + stage.calls * info.expected_thinking) * info.prices.output
     first = (prefix_tokens * info.prices.cache_write + rest * info.prices.input + out) / 1e6
     later = (prefix_tokens * info.prices.cache_read + rest * info.prices.input + out) / 1e6
     return (f"prompt caching: the {prefix_tokens:,}-token sample pack is a cached prefix; the "

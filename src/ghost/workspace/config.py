@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +100,12 @@ class WorkspaceConfig:
             cut = next((i for i, part in enumerate(parts) if glob.has_magic(part)),
                        len(parts) - 1)
             base = self.root.joinpath(*parts[:cut])
+        # absolute(), not resolve(): a symlink in the inbox is an episode under its own name.
+        here = Path(os.path.abspath(path))
         try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
+            return here.relative_to(os.path.abspath(base)).as_posix()
         except ValueError:
-            return path.resolve().as_posix()
+            return here.as_posix()
 
 
 def _get(table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...],
@@ -161,6 +165,6 @@ def _count(table: dict[str, Any], path: Path, section: str, key: str, default: i
 
 
 def _money(value: float | None, path: Path, key: str) -> float | None:
-    if value is not None and value <= 0:
+    if value is not None and not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{path}: [budget] {key} must be a positive amount of US dollars")
     return float(value) if value is not None else None

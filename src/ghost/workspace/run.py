@@ -18,7 +18,7 @@ from typing import Any
 
 from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
 from ghost.ingest.samples import Sample, load_samples
-from ghost.models.batch import BatchStore
+from ghost.models.batch import BatchStore, collect_batches
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import resolve_endpoint
 from ghost.pipeline.options import RunOptions
@@ -70,25 +70,29 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
                 say: Callable[[str], None]) -> RunReport:
     report = RunReport()
     todo = []
+    names = set()
     for path in config.episodes():
         name = config.episode_key(path)
+        names.add(name)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if state.is_done(name, digest):
             report.skipped.append(name)
         else:
             todo.append((path, name, digest))
-    if not todo:
-        return report
-    _check_keys(config)  # a missing key is the config's fault, not each episode's
-    samples = _samples(config) if "essay" in config.make else []
-    config.outputs.mkdir(parents=True, exist_ok=True)
-    batches = BatchStore(config.cache_dir or config.root / "cache")
     spend_lock = threading.Lock()
 
     def spent(dollars: float) -> None:  # saved as each call is paid for: kill -9 loses none
         with spend_lock:
             state.add_spend(dollars)
             state.save()
+
+    batches = BatchStore(config.cache_dir or config.root / "cache")
+    _collect_orphans(config, batches, names, spent, report, say)
+    if not todo:
+        return report
+    _check_keys(config)  # a missing key is the config's fault, not each episode's
+    samples = _samples(config) if "essay" in config.make else []
+    config.outputs.mkdir(parents=True, exist_ok=True)
 
     for path, name, digest in todo:
         budget = _remaining_budget(config, state, report.spent,
@@ -112,6 +116,29 @@ class Job:
     samples: list[Sample]
     budget: float | None
     batch: bool
+
+
+def _collect_orphans(config: WorkspaceConfig, batches: BatchStore, names: set[str],
+                     spent: Callable[[float], None], report: RunReport,
+                     say: Callable[[str], None]) -> None:
+    """Collect batches sent for episodes no longer in the inbox, so their cost is counted
+    (they were paid for) and they stop holding budget; their answers go to the cache."""
+    orphans = [r for r in batches.pending() if r.owner and r.owner not in names]
+    if not orphans:
+        return
+    session = Session("run", _options(config, None, True))
+    session.ledger.on_spend = spent
+    try:
+        for record in orphans:
+            stage = session.stage_for(f"batch {record.model}", record.model)
+            collect_batches(session.runner, stage, batches, [record])
+    except GhostError as exc:
+        log.warning("batches of removed episodes not collected yet: %s", exc)
+    finally:
+        session.close("ok")
+    report.spent += session.ledger.spent
+    say(f"batches of removed episodes: {len(orphans)} looked at, "
+        f"${session.ledger.spent:.4f} billed")
 
 
 def _check_keys(config: WorkspaceConfig) -> None:
