@@ -136,6 +136,7 @@ def test_cache_info_and_clear(tmp_path) -> None:
 
 def test_ctrl_c_during_map_starts_nothing_new() -> None:
     import signal
+    import threading
     import time
 
     class InterruptingModel(FakeModel):
@@ -145,7 +146,9 @@ def test_ctrl_c_during_map_starts_nothing_new() -> None:
             with self._lock:
                 first, self.interrupted = not self.interrupted, True
             if first:
-                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+                # Ctrl-C, aimed at the main thread (a process-wide signal may land on a worker,
+                # and the main thread would only notice at the next finished call)
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
             time.sleep(0.2)
             return super().complete(request)
 
