@@ -97,7 +97,7 @@ def main() -> None:
         first = one_run(SEED, Path(tmp) / "cache")
         second = one_run(NEXT, Path(tmp) / "cache")
     print(json.dumps({
-        "benchmark": "essay_economics", "models": "default table prices (Haiku 4.5 map, Opus 4.5)",
+        "benchmark": "essay_economics", "models": "the table's defaults and prices",
         "first_episode": first, "next_episode_same_samples": second,
         "prompt_caching_saves_on_next_episode": round(
             1 - second["cost_usd"] / second["cost_without_prompt_caching_usd"], 3),
