@@ -118,17 +118,19 @@ class Runner:
         not started and is raised once the calls already in flight have finished.
         """
         results: list[Completion | None] = [None] * len(requests)
-        stop = threading.Event()
+        flight = _Flight()
 
         def one(i: int) -> None:
-            if stop.is_set():
-                return
+            if not flight.board():
+                return  # stopped: calls not yet started return at once
             expected = expected_output[i] if expected_output is not None else None
             try:
                 results[i] = self.call(stage, requests[i], expected_output=expected)
             except BaseException:
-                stop.set()  # calls not yet started return at once
+                flight.stop()
                 raise
+            finally:
+                flight.land()
             if on_done is not None:
                 on_done(i, results[i])  # type: ignore[arg-type]
 
@@ -143,13 +145,14 @@ class Runner:
             # Ctrl-C (or any signal turned exception) in the waiting thread: nothing new starts,
             # and the calls in flight (already paid for) finish and land in the cache before
             # this returns, so whoever holds a lock or saves state after us sees them done.
-            stop.set()
-            running = sum(1 for f in futures if f.running())
-            if running:
-                log.warning("interrupted: waiting for the %d calls in flight to finish", running)
-            pool.shutdown(wait=True, cancel_futures=True)
+            flight.stop()
+            pool.shutdown(wait=False, cancel_futures=True)
+            if flight.active:
+                log.warning("interrupted: waiting for the %d calls in flight to finish",
+                            flight.active)
+            flight.wait_landed()
             raise
-        pool.shutdown(wait=True, cancel_futures=stop.is_set())
+        pool.shutdown(wait=True, cancel_futures=flight.stopped)
         errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
         if errors:
             raise errors[0]  # type: ignore[misc]
@@ -198,6 +201,36 @@ class Runner:
                                    endpoint=stage.endpoint, request=request, cache_key=key,
                                    cached=completion.cached, usage=completion.usage,
                                    response_chars=len(completion.text), **extra)
+
+
+class _Flight:
+    """Calls in flight, and a stop that no call can slip past: a call either boards before
+    the stop (and is waited for) or sees it and never starts."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.active = 0
+        self.stopped = False
+
+    def board(self) -> bool:
+        with self._cond:
+            if self.stopped:
+                return False
+            self.active += 1
+            return True
+
+    def land(self) -> None:
+        with self._cond:
+            self.active -= 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+
+    def wait_landed(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self.active == 0)
 
 
 def _backoff(attempt: int) -> float:
