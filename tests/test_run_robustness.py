@@ -171,3 +171,21 @@ def test_a_nan_budget_is_refused(tmp_path: Path) -> None:
     result = ghost_run(config)
     assert result.exit_code == 2
     assert "[budget] per_month must be a positive amount" in result.stderr
+
+
+def test_a_provider_hiccup_while_collecting_removed_episodes_batches_is_not_fatal(
+        tmp_path: Path, monkeypatch) -> None:
+    config = workspace(tmp_path, make='["summary"]')
+    write_episode(tmp_path / "episodes" / "ep2.txt", "FACT-EP2")
+    with StandIn(batch_auto_finish=False) as server:
+        for name, value in server.env(TEST_KEY).items():
+            monkeypatch.setenv(name, value)
+        ghost_run(config, "--batch", "--json")
+        (tmp_path / "episodes" / "ep2.txt").unlink()
+        server.fail_next(529, count=3)  # the sweep's status poll fails; nothing retries it
+        result = ghost_run(config, "--batch", "--json")
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.stderr
+        assert "the next run asks again" in result.stderr
+        assert json.loads(result.stdout)["processed"] == {"ep1.txt": "waiting"}
+        assert len(list((tmp_path / "cache" / "batches").glob("*.json"))) == 2  # kept for later

@@ -190,3 +190,15 @@ def test_an_unusable_reply_is_still_billed() -> None:
     assert runner.ledger.spent == pytest.approx(10_000 * 4 / 1e6 + 18_000 * 20 / 1e6)
     assert spent == [pytest.approx(runner.ledger.spent)]
     runner.ledger.reserve(0)  # nothing left held for the failed call
+
+
+def test_a_failing_progress_callback_stops_the_map() -> None:
+    stage = fake_stage()
+    runner, _ = make_runner(concurrency=2)
+
+    def broken(i: int, completion) -> None:
+        raise OSError("stderr is gone")
+
+    with pytest.raises(OSError):
+        runner.map(stage, [req(f"FACT-{i}") for i in range(30)], on_done=broken)
+    assert len(stage.model.history) <= 3  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from ghost.cache import ResponseCache, ensure_private_dir
 from ghost.errors import BatchPending, ConfigError, ModelCallError
-from ghost.models.protocol import Completion, Request
+from ghost.models.protocol import Completion, Request, RetryableError
 from ghost.models.runner import Runner, Stage, call_key, estimate_cost
 from ghost.write.atomic import write_text_atomic
 
@@ -133,11 +133,18 @@ def collect_batches(runner: Runner, stage: Stage, store: BatchStore,
     model: BatchModel = stage.model  # type: ignore[assignment]
     empty: list[str] = []
     for record in records:
-        status = model.batch_status(record.batch_id)
+        try:
+            status = model.batch_status(record.batch_id)
+        except RetryableError as exc:  # polling is cheap and the next run polls again
+            log.warning("batch %s: no status now (%s); the next run asks again",
+                        record.batch_id, exc)
+            continue
         if status == "pending":
             continue
         if status == "ended":
             for cid, result in model.batch_results(record.batch_id).items():
+                if runner.cache is not None and runner.cache.get(cid) is not None:
+                    continue  # billed and cached by a collection that was cut short
                 if not isinstance(result, Completion):
                     log.warning("batch %s: call %s %s; it will be sent again",
                                 record.batch_id, cid[:12], result)

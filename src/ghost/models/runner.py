@@ -125,14 +125,14 @@ class Runner:
                 return  # stopped: calls not yet started return at once
             expected = expected_output[i] if expected_output is not None else None
             try:
-                results[i] = self.call(stage, requests[i], expected_output=expected)
+                results[i] = completion = self.call(stage, requests[i], expected_output=expected)
+                if on_done is not None:
+                    on_done(i, completion)
             except BaseException:
                 flight.stop()
                 raise
             finally:
                 flight.land()
-            if on_done is not None:
-                on_done(i, results[i])  # type: ignore[arg-type]
 
         workers = min(self.concurrency, max(1, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers)
@@ -141,6 +141,7 @@ class Runner:
             for i in range(len(requests)):
                 futures.append(pool.submit(one, i))
             wait(futures, return_when=FIRST_EXCEPTION)
+            pool.shutdown(wait=True, cancel_futures=flight.stopped)
         except BaseException:
             # Ctrl-C (or any signal turned exception) in the waiting thread: nothing new starts,
             # and the calls in flight (already paid for) finish and land in the cache before
@@ -152,7 +153,6 @@ class Runner:
                             flight.active)
             flight.wait_landed()
             raise
-        pool.shutdown(wait=True, cancel_futures=flight.stopped)
         errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
         if errors:
             raise errors[0]  # type: ignore[misc]
