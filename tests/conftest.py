@@ -98,3 +98,13 @@ def run_cli(*args: str, input: str | None = None):
     from ghost.cli import app
 
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def slow_batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """A stand-in whose batches stay in progress until `finish_batches()`; the provider
+    environment points at it."""
+    with StandIn(batch_auto_finish=False) as server:
+        for name, value in server.env(TEST_KEY).items():
+            monkeypatch.setenv(name, value)
+        yield server

@@ -163,47 +163,43 @@ def test_monthly_budget_stops_before_spending(standin: StandIn, tmp_path: Path) 
     assert "over-budget" in status.stdout and "of $1.00" in status.stdout
 
 
-def test_batch_submits_then_a_later_run_collects(tmp_path: Path, monkeypatch) -> None:
+def test_batch_submits_then_a_later_run_collects(tmp_path: Path, slow_batches: StandIn) -> None:
     config = workspace(tmp_path, make='["summary"]')
-    with StandIn(batch_auto_finish=False) as server:
-        for name, value in server.env(TEST_KEY).items():
-            monkeypatch.setenv(name, value)
-        first = ghost_run(config, "--batch", "--json")
-        assert first.exit_code == 0, first.output
-        assert json.loads(first.stdout)["processed"] == {"ep1.txt": "waiting"}
-        assert server.calls(path="/v1/messages") == 0  # nothing sent one by one
-        assert list((tmp_path / "cache" / "batches").glob("*.json"))
-        assert "waiting" in run_cli("status", "-c", config).stdout
+    server = slow_batches
+    first = ghost_run(config, "--batch", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["processed"] == {"ep1.txt": "waiting"}
+    assert server.calls(path="/v1/messages") == 0  # nothing sent one by one
+    assert list((tmp_path / "cache" / "batches").glob("*.json"))
+    assert "waiting" in run_cli("status", "-c", config).stdout
 
-        still = ghost_run(config, "--batch", "--json")  # batch not finished yet
-        assert json.loads(still.stdout)["processed"] == {"ep1.txt": "waiting"}
-        batch_posts = [r for r in server.requests if r.method == "POST" and "batches" in r.path]
-        assert len(batch_posts) == 1  # not submitted twice
+    still = ghost_run(config, "--batch", "--json")  # batch not finished yet
+    assert json.loads(still.stdout)["processed"] == {"ep1.txt": "waiting"}
+    batch_posts = [r for r in server.requests if r.method == "POST" and "batches" in r.path]
+    assert len(batch_posts) == 1  # not submitted twice
 
-        server.finish_batches()
-        done = ghost_run(config, "--batch", "--json")
-        assert done.exit_code == 0, done.output
-        report = json.loads(done.stdout)
-        assert report["processed"] == {"ep1.txt": "done"}
-        assert server.calls(path="/v1/messages") == 1  # only the reduce call
-        assert "FACT-EP1" in (tmp_path / "out" / "ep1.summary.md").read_text()
-        ledger = report["ledgers"]["ep1.txt"]["stages"]["map"]
-        assert ledger["calls"] >= 2 and ledger["cost_usd"] > 0
-        assert not list((tmp_path / "cache" / "batches").glob("*.json"))
+    server.finish_batches()
+    done = ghost_run(config, "--batch", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["processed"] == {"ep1.txt": "done"}
+    assert server.calls(path="/v1/messages") == 1  # only the reduce call
+    assert "FACT-EP1" in (tmp_path / "out" / "ep1.summary.md").read_text()
+    ledger = report["ledgers"]["ep1.txt"]["stages"]["map"]
+    assert ledger["calls"] >= 2 and ledger["cost_usd"] > 0
+    assert not list((tmp_path / "cache" / "batches").glob("*.json"))
 
 
-def test_openai_batch_round_trip(tmp_path: Path, monkeypatch) -> None:
+def test_openai_batch_round_trip(tmp_path: Path, slow_batches: StandIn) -> None:
     config = workspace(tmp_path, make='["summary"]',
                        extra='[models]\nmap = "openai:gpt-4o-mini"\nreduce = "openai:gpt-4o"\n')
-    with StandIn(batch_auto_finish=False) as server:
-        for name, value in server.env(TEST_KEY).items():
-            monkeypatch.setenv(name, value)
-        assert json.loads(ghost_run(config, "--batch", "--json").stdout)["processed"] == \
-            {"ep1.txt": "waiting"}
-        server.finish_batches()
-        result = ghost_run(config, "--batch", "--json")
-        assert json.loads(result.stdout)["processed"] == {"ep1.txt": "done"}, result.output
-        assert "FACT-EP1" in (tmp_path / "out" / "ep1.summary.md").read_text()
+    server = slow_batches
+    assert json.loads(ghost_run(config, "--batch", "--json").stdout)["processed"] == \
+        {"ep1.txt": "waiting"}
+    server.finish_batches()
+    result = ghost_run(config, "--batch", "--json")
+    assert json.loads(result.stdout)["processed"] == {"ep1.txt": "done"}, result.output
+    assert "FACT-EP1" in (tmp_path / "out" / "ep1.summary.md").read_text()
 
 
 def test_init_writes_a_config_once_and_bad_config_exits_2(tmp_path: Path,
