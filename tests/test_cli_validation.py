@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from click.testing import Result
 from conftest import REPO, run_cli
+from typer.testing import Result
 
 from ghost.errors import GhostError, InputError
 from ghost.testing.standin import StandIn
