@@ -35,8 +35,15 @@ def load_text_source(path: Path, *, chunk_tokens: int,
                      count_tokens: Callable[[str], int]) -> Source:
     text = read_text(path)
     chunks = chunk_text(text, max_tokens=chunk_tokens, count_tokens=count_tokens)
-    return Source(path, path.stem, "text", text, chunks,
+    return Source(path, source_title(path), "text", text, chunks,
                   frozenset(c.label for c in chunks))
+
+
+def source_title(path: Path) -> str:
+    """The file's stem as a one-line label: prompts show it outside the delimiters, so it may
+    not break a line or run long (a file name is chosen by whoever sent the file)."""
+    title = " ".join(path.stem.split())
+    return title[:120] or "untitled"
 
 
 def load_transcript_source(path: Path, *, chunk_tokens: int, count_tokens: Callable[[str], int],
@@ -56,7 +63,7 @@ def load_transcript_source(path: Path, *, chunk_tokens: int, count_tokens: Calla
         from ghost.ingest.transcripts import format_timestamp
 
         meta["duration"] = format_timestamp(transcript.duration)
-    return Source(path, path.stem, "transcript", text, chunks, citations, meta)
+    return Source(path, source_title(path), "transcript", text, chunks, citations, meta)
 
 
 def load_source(path: Path, *, chunk_tokens: int, count_tokens: Callable[[str], int],
