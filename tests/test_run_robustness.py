@@ -181,3 +181,18 @@ def test_a_provider_hiccup_while_collecting_removed_episodes_batches_is_not_fata
     assert "the next run asks again" in result.stderr
     assert json.loads(result.stdout)["processed"] == {"ep1.txt": "waiting"}
     assert len(list((tmp_path / "cache" / "batches").glob("*.json"))) == 2  # kept for later
+
+
+def test_a_run_without_batch_still_collects_the_batch_it_sent(
+        tmp_path: Path, slow_batches: StandIn) -> None:
+    config = workspace(tmp_path, make='["summary"]')
+    assert json.loads(ghost_run(config, "--batch", "--json").stdout)["processed"] == \
+        {"ep1.txt": "waiting"}
+    still = json.loads(ghost_run(config, "--json").stdout)  # not finished: keep waiting
+    assert still["processed"] == {"ep1.txt": "waiting"}
+    assert slow_batches.calls(path="/v1/messages") == 0  # nothing paid for twice
+    slow_batches.finish_batches()
+    done = json.loads(ghost_run(config, "--json").stdout)
+    assert done["processed"] == {"ep1.txt": "done"}
+    assert slow_batches.calls(path="/v1/messages") == 1  # the reduce call alone
+    assert not list((tmp_path / "cache" / "batches").glob("*.json"))

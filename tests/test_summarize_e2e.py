@@ -178,3 +178,19 @@ def test_transcript_summary_keeps_real_timestamps(standin: StandIn, tmp_path: Pa
     assert report["map_citations"]["unknown"] == ["00:99:00"]
     assert "[00:15:00]" in report["text"] and "FACT-LAUNCH" in report["text"]
     assert "00:99:00" not in report["text"]
+
+
+def test_a_run_that_fails_after_paying_still_shows_its_ledger(standin: StandIn,
+                                                             source: Path) -> None:
+    def respond(provider: str, body: dict) -> str | None:
+        system = body.get("system") or body["messages"][0].get("content")
+        if "expert editor" in json.dumps(system):
+            raise RuntimeError("the reduce call breaks")  # the stand-in answers 500
+        return None
+
+    standin.responder = respond
+    result = run_cli("summarize", source, "--patience", "0", "--cache-dir",
+                     source.parent / "cache")
+    assert result.exit_code == 1
+    assert "map" in result.stderr and "total" in result.stderr  # the ledger table
+    assert result.stderr.strip().splitlines()[-1].startswith("ghost: error:")

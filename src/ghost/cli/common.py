@@ -39,7 +39,7 @@ ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk 
 Citations = Annotated[str, typer.Option("--citations", help="Citations the source does not have: flag, strip or keep.")]
 TranscriptFormat = Annotated[str | None, typer.Option("--format", help="Force the transcript format: timestamp-blocks, markdown, vtt, srt, timestamp-lines, plain.", show_default=False)]
 KeepFiller = Annotated[bool, typer.Option("--keep-filler", help="Keep filler words an editor struck through (~~**um**~~).")]
-Screen = Annotated[bool, typer.Option("--screen", help="Screen the input with the cheap model first (A ok, B borderline → caution, C refuse → no call).")]
+Screen = Annotated[bool, typer.Option("--screen", help="Screen the notes with the cheap model alongside the main call (A ok, B borderline → a caution is added, C refuse → the main call is cancelled and nothing is written).")]
 ScreenExamples = Annotated[str | None, typer.Option("--screen-examples", help="JSONL of hand-labelled examples ({\"text\", \"label\"}) to guide the screen.", show_default=False)]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but the result and errors.")]
 Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail; -v also shows tracebacks.")]

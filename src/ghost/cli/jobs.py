@@ -48,6 +48,8 @@ def run_job(command: str, options: RunOptions, console: Console,
     finally:
         console.clear_progress()
         manifest = session.close(status)
+        if status != "ok" and session.ledger.stages:
+            console.info(session.ledger.render())  # what a failed run spent, before its error
     if not options.dry_run:
         report["ledger"] = session.ledger.to_dict()
         report["manifest"] = str(manifest) if manifest else None

@@ -25,13 +25,13 @@ def summarize(
     """Summarize a long text or transcript: the map model notes every chunk, the reduce model
     writes it up, with citations checked against the source.
 
-    \\b
+    \b
     Examples:
       ghost summarize corpora/notes.txt --dry-run     # plan, token counts and cost; no call
       ghost summarize --transcript corpora/episode-042.txt -o summary.md
-      ghost summarize notes.txt --budget 0.50         # refuse to start above $0.50
-      ghost summarize notes.txt --map-model openai:gpt-4o-mini --reduce-model openai:gpt-4o
-      ghost summarize notes.txt --map-model openai:llama3.1 --base-url http://localhost:11434/v1
+      ghost summarize corpora/notes.txt --budget 0.50 # refuse to start above $0.50
+      ghost summarize corpora/notes.txt --map-model openai:gpt-4o-mini --reduce-model openai:gpt-4o
+      ghost summarize corpora/notes.txt --map-model openai:llama3.1 --base-url http://localhost:11434/v1
 
     Claims keep their citations: timestamps such as [00:12:34] for transcripts, line ranges
     such as [L120-L184] for text. Citations the source does not have are flagged (or stripped

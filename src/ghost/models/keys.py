@@ -37,6 +37,21 @@ CLI_ALTERNATIVE = ("point a stage at a local or OpenAI-compatible server (e.g. -
                    "a key")
 
 
+# What each command can use instead of a key: not every command has the same options.
+ALTERNATIVES = {
+    "screen": ("point --screen-model at a local or OpenAI-compatible server (e.g. --screen-model "
+               "openai:llama3.1 --base-url http://localhost:11434/v1)"),
+    "dialogue": ("point --a and --b at a local or OpenAI-compatible server (e.g. --a "
+                 "openai:llama3.1 --b openai:qwen2.5 --base-url http://localhost:11434/v1); "
+                 "--dry-run shows the plan without a key"),
+}
+
+
+def key_alternative(command: str) -> str:
+    """The missing-key hint that fits `command`'s options."""
+    return ALTERNATIVES.get(command, CLI_ALTERNATIVE)
+
+
 def resolve_endpoint(provider: str, base_url: str | None = None, *,
                      alternative: str = CLI_ALTERNATIVE) -> Endpoint:
     """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment.

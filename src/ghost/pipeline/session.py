@@ -12,7 +12,7 @@ from ghost.ledger import Ledger
 from ghost.manifest import Manifest
 from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
-from ghost.models.keys import resolve_endpoint
+from ghost.models.keys import key_alternative, resolve_endpoint
 from ghost.models.registry import build_model
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.options import RunOptions
@@ -25,6 +25,7 @@ class Session:
             raise InputError("--concurrency must be at least 1")
         if options.budget is not None and options.budget <= 0:
             raise InputError("--budget must be a positive number of US dollars")
+        self.command = command
         self.options = options
         self.catalog = load_catalog(options.models_file)
         self.templates = Templates(options.templates)
@@ -59,9 +60,11 @@ class Session:
         """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b")."""
         if name not in self._stages:
             info = self.catalog.resolve(spec)
-            model = build_model(info, base_url=self.options.base_url)
+            # The endpoint first: a missing key is reported with this command's own options.
             endpoint = "local" if info.provider == "local" else \
-                resolve_endpoint(info.provider, self.options.base_url).host
+                resolve_endpoint(info.provider, self.options.base_url,
+                                 alternative=key_alternative(self.command)).host
+            model = build_model(info, base_url=self.options.base_url)
             self._stages[name] = Stage(name, model, info, endpoint)
         return self._stages[name]
 

@@ -101,7 +101,10 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
             _mark(state, name, EpisodeState(digest, OVER_BUDGET, updated=now(),
                                             error="budget used up"), report, say)
             continue
-        job = Job(path, name, digest, samples, budget, batch)
+        # An episode with a batch already sent finishes through it, even without --batch:
+        # sending its calls again one by one would pay for them twice.
+        owned = any(r.owner == name for r in batches.pending())
+        job = Job(path, name, digest, samples, budget, batch or owned)
         entry = _process(config, job, report, say, spent)
         with spend_lock:
             _mark(state, name, entry, report, say)
