@@ -18,7 +18,7 @@ from ghost.tokens import count_tokens, get_encoding
 
 @pytest.mark.parametrize(("spec", "provider", "name"), [
     ("anthropic:claude-haiku-4-5", "anthropic", "claude-haiku-4-5"),
-    ("claude-opus-4-5", "anthropic", "claude-opus-4-5"),
+    ("claude-opus-4-6", "anthropic", "claude-opus-4-6"),
     ("gpt-4o-mini", "openai", "gpt-4o-mini"),
     ("openai:llama3.1", "openai", "llama3.1"),
     ("o3-mini", "openai", "o3-mini"),
