@@ -41,6 +41,8 @@ CLI_ALTERNATIVE = ("point a stage at a local or OpenAI-compatible server (e.g. -
 ALTERNATIVES = {
     "screen": ("point --screen-model at a local or OpenAI-compatible server (e.g. --screen-model "
                "openai:llama3.1 --base-url http://localhost:11434/v1)"),
+    "run": ("set [models] map, reduce and base_url in ghost.toml to a local or "
+            "OpenAI-compatible server"),
     "dialogue": ("point --a and --b at a local or OpenAI-compatible server (e.g. --a "
                  "openai:llama3.1 --b openai:qwen2.5 --base-url http://localhost:11434/v1); "
                  "--dry-run shows the plan without a key"),

@@ -103,7 +103,7 @@ def cache_write_tokens(info: ModelInfo, prefix_tokens: int) -> int:
 
 def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> str:
     """What provider prompt caching does to the essay call's price, for the plan."""
-    if info.prices is None or prefix_tokens < info.cache_min_tokens:
+    if info.prices is None or not cache_write_tokens(info, prefix_tokens):
         return (f"the instructions and samples ({prefix_tokens:,} tokens) are below "
                 f"{info.spec}'s {info.cache_min_tokens:,}-token caching minimum")
     rest = max(0, stage.input_tokens - prefix_tokens)

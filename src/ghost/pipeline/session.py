@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from ghost.cache import ResponseCache, cache_root
-from ghost.errors import InputError
 from ghost.ledger import Ledger
 from ghost.manifest import Manifest
 from ghost.models.batch import BatchStore
@@ -21,10 +20,7 @@ from ghost.templates import Templates
 
 class Session:
     def __init__(self, command: str, options: RunOptions):
-        if options.concurrency < 1:
-            raise InputError("--concurrency must be at least 1")
-        if options.budget is not None and options.budget <= 0:
-            raise InputError("--budget must be a positive number of US dollars")
+        # `options` validated itself when it was made (RunOptions.validate).
         self.command = command
         self.options = options
         self.catalog = load_catalog(options.models_file)
