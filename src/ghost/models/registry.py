@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ghost.errors import InputError
 from ghost.models.catalog import ModelInfo, load_catalog
-from ghost.models.keys import resolve_endpoint
+from ghost.models.keys import Endpoint, resolve_endpoint
 from ghost.models.protocol import Model
 
 
@@ -12,18 +12,25 @@ def model_info(spec: str) -> ModelInfo:
     return load_catalog().resolve(spec)
 
 
+def endpoint_for(info: ModelInfo, base_url: str | None = None, **hint: str) -> Endpoint:
+    """Key and URL for `info`'s provider. `base_url` (--base-url) applies to OpenAI-compatible
+    (openai:) models only; `hint` is passed on to resolve_endpoint for its missing-key error."""
+    return resolve_endpoint(info.provider, base_url if info.provider == "openai" else None,
+                            **hint)
+
+
 def build_model(model: ModelInfo | str, *, base_url: str | None = None,
-                timeout: float = 600.0) -> Model:
-    """An adapter for `model`. `base_url` applies to OpenAI-compatible (openai:) models only."""
+                endpoint: Endpoint | None = None, timeout: float = 600.0) -> Model:
+    """An adapter for `model`, on `endpoint` when the caller has resolved it already."""
     info = model_info(model) if isinstance(model, str) else model
     if info.provider == "anthropic":
         from ghost.models.anthropic_adapter import AnthropicModel
 
-        return AnthropicModel(info, resolve_endpoint("anthropic"), timeout)
+        return AnthropicModel(info, endpoint or endpoint_for(info), timeout)
     if info.provider == "openai":
         from ghost.models.openai_adapter import OpenAIModel
 
-        return OpenAIModel(info, resolve_endpoint("openai", base_url), timeout)
+        return OpenAIModel(info, endpoint or endpoint_for(info, base_url), timeout)
     if info.provider == "local":
         from ghost.models.local_adapter import LocalModel
 

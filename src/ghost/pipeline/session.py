@@ -11,8 +11,8 @@ from ghost.ledger import Ledger
 from ghost.manifest import Manifest
 from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
-from ghost.models.keys import key_alternative, resolve_endpoint
-from ghost.models.registry import build_model
+from ghost.models.keys import key_alternative
+from ghost.models.registry import build_model, endpoint_for
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.options import RunOptions
 from ghost.templates import Templates
@@ -56,12 +56,13 @@ class Session:
         """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b")."""
         if name not in self._stages:
             info = self.catalog.resolve(spec)
-            # The endpoint first: a missing key is reported with this command's own options.
-            endpoint = "local" if info.provider == "local" else \
-                resolve_endpoint(info.provider, self.options.base_url,
-                                 alternative=key_alternative(self.command)).host
-            model = build_model(info, base_url=self.options.base_url)
-            self._stages[name] = Stage(name, model, info, endpoint)
+            # Resolved once, here: a missing key is reported with this command's own options,
+            # and the manifest names the host the adapter really calls.
+            endpoint = None if info.provider == "local" else endpoint_for(
+                info, self.options.base_url, alternative=key_alternative(self.command))
+            model = build_model(info, endpoint=endpoint)
+            self._stages[name] = Stage(name, model, info,
+                                       endpoint.host if endpoint else "local")
         return self._stages[name]
 
     def is_cached(self, info: ModelInfo, digest: str) -> bool:

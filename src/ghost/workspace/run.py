@@ -20,7 +20,8 @@ from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
 from ghost.ingest.samples import Sample, load_samples
 from ghost.models.batch import BatchStore, collect_batches
 from ghost.models.catalog import load_catalog
-from ghost.models.keys import key_alternative, resolve_endpoint
+from ghost.models.keys import key_alternative
+from ghost.models.registry import endpoint_for
 from ghost.pipeline.options import RunOptions
 from ghost.pipeline.session import Session
 from ghost.pipeline.source import Source, load_transcript_source
@@ -150,7 +151,7 @@ def _check_keys(config: WorkspaceConfig) -> None:
     for role, spec in (("map", config.map_model), ("reduce", config.reduce_model)):
         info = catalog.resolve(spec or catalog.defaults[role])
         if info.provider != "local":
-            resolve_endpoint(info.provider, config.base_url, alternative=key_alternative("run"))
+            endpoint_for(info, config.base_url, alternative=key_alternative("run"))
 
 
 def _mark(state: WorkspaceState, name: str, entry: EpisodeState, report: RunReport,
