@@ -13,16 +13,18 @@ import os
 import time
 
 from ghost.ledger import Ledger
+from ghost.models.catalog import load_catalog
 from ghost.models.protocol import Message, Request
-from ghost.models.registry import build_model, model_info
 from ghost.models.runner import Runner, Stage
+from ghost.providers import build_model
 from ghost.testing.standin import StandIn
 
 
 def run(n: int, latency: float, concurrency: int, spec: str) -> dict[str, float]:
     with StandIn(latency=latency) as server:
         os.environ.update(server.env("bench-key"))
-        stage = Stage("map", build_model(spec), model_info(spec), server.url)
+        info = load_catalog().resolve(spec)
+        stage = Stage("map", build_model(info), info, server.url)
         runner = Runner(Ledger(), None, None, concurrency=concurrency)
         requests = [Request("Take notes.", (Message.user(f"Chunk {i}: FACT-{i} text."),),
                             max_tokens=256, stage="map") for i in range(n)]

@@ -19,12 +19,12 @@ import pytest
 from conftest import run_cli
 
 from ghost.errors import ConfigError, InputError
-from ghost.models import local_adapter
 from ghost.models.catalog import ModelInfo, load_catalog
-from ghost.models.gguf import context_length
-from ghost.models.local_adapter import LocalModel, plain_prompt
 from ghost.models.protocol import Message, Request
-from ghost.models.registry import build_model
+from ghost.providers import build_model
+from ghost.providers import local as local_adapter
+from ghost.providers.gguf import context_length
+from ghost.providers.local import LocalModel, plain_prompt
 from ghost.tokens import count_tokens
 
 N_CTX = 2048

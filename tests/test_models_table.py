@@ -18,15 +18,15 @@ from conftest import TEST_KEY, run_cli
 
 from ghost.errors import ConfigError, ModelCallError
 from ghost.models import catalog
-from ghost.models.anthropic_adapter import (
+from ghost.models.catalog import load_catalog
+from ghost.models.keys import Endpoint
+from ghost.models.protocol import Message, Request
+from ghost.providers.anthropic import (
     STREAM_FROM_MAX_TOKENS,
     AnthropicModel,
     max_tokens,
     parse_message,
 )
-from ghost.models.catalog import load_catalog
-from ghost.models.keys import Endpoint
-from ghost.models.protocol import Message, Request
 from ghost.testing import standin_logic
 from ghost.testing.standin import StandIn
 

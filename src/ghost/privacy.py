@@ -80,19 +80,9 @@ def datamark(text: str) -> str:
     return "\n".join(DATAMARK + line for line in text.split("\n"))
 
 
-def is_cloud(provider: str, base_url: str | None) -> bool:
-    """True when a model of `provider` runs off this machine and its private network.
-
-    `base_url` is the run's --base-url, which points the openai provider at any
-    OpenAI-compatible server (a local one keeps the text here)."""
-    if provider == "local":
-        return False
-    return not (provider == "openai" and base_url and is_local_endpoint(base_url))
-
-
 def is_local_endpoint(endpoint: str) -> bool:
     """True for in-process models and servers on this machine or a private network."""
-    if endpoint in ("local", "fake"):
+    if endpoint == "local":  # the Stage.endpoint of in-process models
         return True
     host = urlsplit(endpoint).hostname if "://" in endpoint else endpoint
     if host in (None, "localhost"):

@@ -22,13 +22,9 @@ from ghost.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = ("anthropic", "openai", "local")
 # Used when a model is missing from the table: generous enough to plan, flagged as unknown.
 _UNKNOWN_CONTEXT = 128_000
 _UNKNOWN_MAX_OUTPUT = 8_192
-_LOCAL_FALLBACK_CONTEXT = 4096  # a GGUF whose header does not say
-# llama.cpp allocates the whole context at load time; a 128k model would take many GB.
-_LOCAL_DEFAULT_MAX_CONTEXT = 32_768
 # A model whose `retires` date is this close gets a one-line warning on every run that uses it.
 RETIREMENT_WARNING_DAYS = 60
 # `claude-sonnet-4-5-20250929` is the dated snapshot behind `claude-sonnet-4-5`: same row.
@@ -104,18 +100,11 @@ class Catalog:
         """`provider:model` or a bare model name (provider picked by prefix) → ModelInfo."""
         provider, name = split_spec(spec, self)
         entry = self.entry(provider, name)
-        if provider == "local":
-            # Free to run. A table entry may set a smaller context to save memory (llama.cpp
-            # allocates the whole context up front).
-            try:
-                context = int((entry or {}).get("context")
-                              or min(local_context(name), _LOCAL_DEFAULT_MAX_CONTEXT))
-                max_output = int((entry or {}).get("max_output") or max(1, context // 4))
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"models table: entry local:{name} is malformed "
-                                  f"({exc!r})") from None
-            return ModelInfo(provider, name, context, max_output, Prices(0.0, 0.0, 0.0, 0.0),
-                             batch_discount=0.0, fingerprint=local_fingerprint(name))
+        from ghost.providers import get_provider
+
+        worked_out = get_provider(provider).model_info(self, name, entry)
+        if worked_out is not None:
+            return worked_out
         pconf = self.providers.get(provider, {})
         margin = float(pconf.get("token_margin", 0.0))
         discount = float(pconf.get("batch_discount", 0.5))
@@ -152,9 +141,15 @@ class Catalog:
     def entry(self, provider: str, name: str) -> dict[str, Any] | None:
         """The table row of `provider:name`, or of its undated alias (`…-20250929` → `…`)."""
         entry = self.models.get(f"{provider}:{name}")
-        if entry is None and provider != "local" and _DATED_SUFFIX.search(name):
+        if entry is None and _DATED_SUFFIX.search(name) and _dated_aliases(provider):
             entry = self.models.get(f"{provider}:{_DATED_SUFFIX.sub('', name)}")
         return entry
+
+
+def _dated_aliases(provider: str) -> bool:
+    from ghost.providers import get_provider
+
+    return get_provider(provider).dated_aliases
 
 
 def today() -> dt.date:
@@ -208,43 +203,21 @@ def check_retirement(info: ModelInfo, on: dt.date | None = None) -> None:
                 left, "" if left == 1 else "s", switch)
 
 
-def local_fingerprint(path: str) -> str:
-    try:
-        stat = Path(path).expanduser().stat()
-    except OSError:
-        return ""
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
-
-
-def local_context(path: str) -> int:
-    """A GGUF's trained context length, read from its header (no weights loaded)."""
-    file = Path(path).expanduser()
-    try:
-        stat = file.stat()
-    except OSError:
-        return _LOCAL_FALLBACK_CONTEXT  # the adapter reports the missing file
-    return _gguf_context(str(file), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=32)
-def _gguf_context(path: str, size: int, mtime_ns: int) -> int:
-    from ghost.models.gguf import context_length
-
-    return context_length(path) or _LOCAL_FALLBACK_CONTEXT
-
-
 def split_spec(spec: str, catalog: Catalog | None = None) -> tuple[str, str]:
+    from ghost.providers import provider_names
+
     spec = spec.strip()
+    names = provider_names()
     if ":" in spec:
         provider, _, name = spec.partition(":")
-        if provider in PROVIDERS:
+        if provider in names:
             if not name:
                 raise InputError(f"model '{spec}': missing the model name after '{provider}:'")
             return provider, name
     provider_guess = (catalog or load_catalog()).provider_for(spec)
     if provider_guess is None:
         raise InputError(f"model '{spec}': cannot tell the provider; write it as provider:model "
-                         f"with provider one of {', '.join(PROVIDERS)}")
+                         f"with provider one of {', '.join(names)}")
     return provider_guess, spec
 
 
@@ -270,12 +243,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _load(override: str | None) -> Catalog:
+    from ghost.providers import registered_tables
+
     text = resources.files("ghost").joinpath("data/models.toml").read_text("utf-8")
     table = tomllib.loads(text)
+    for rows in registered_tables():
+        table = _merge(table, rows)
     if override:
         table = _merge(table, _read_toml(Path(override)))
     return Catalog(dict(table.get("defaults", {})), dict(table.get("providers", {})),
                    dict(table.get("models", {})))
+
+
+def forget_loaded_tables() -> None:
+    """Drop the loaded tables, so the next load sees newly registered providers' rows."""
+    _load.cache_clear()
 
 
 def load_catalog(override: str | Path | None = None) -> Catalog:

@@ -50,12 +50,20 @@ def translate(exc: Exception, provider: str, model: str) -> Exception:
                               retry_after_seconds(getattr(response, "headers", None)), status)
     message = _error_message(exc)
     if status in (401, 403):
-        hint = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
+        hint = key_env(provider)
         return ModelCallError(f"{provider} rejected the credentials (HTTP {status}): check {hint}")
     if status == 404:
         return ModelCallError(f"{provider} does not know model '{model}' (HTTP 404): "
                               "check --map-model/--reduce-model")
     return ModelCallError(f"{provider} {model} refused the request (HTTP {status}): {message}")
+
+
+def key_env(provider: str) -> str:
+    """The environment variable that holds `provider`'s key, as the model table says."""
+    from ghost.models.catalog import load_catalog
+
+    conf = load_catalog().providers.get(provider, {})
+    return str(conf.get("key_env") or f"{provider.upper()}_API_KEY")
 
 
 def _error_message(exc: Exception) -> str:

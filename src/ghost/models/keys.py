@@ -18,6 +18,7 @@ class Endpoint:
     provider: str
     api_key: str
     base_url: str | None
+    default_host: str = ""  # where requests go when no base URL is set, e.g. api.openai.com
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return f"Endpoint(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -26,7 +27,7 @@ class Endpoint:
     def host(self) -> str:
         """Where requests go, for the manifest: scheme://host[:port], no credentials or path."""
         if not self.base_url:
-            return "api.anthropic.com" if self.provider == "anthropic" else "api.openai.com"
+            return self.default_host or self.provider
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
@@ -55,20 +56,22 @@ def key_alternative(command: str) -> str:
 
 
 def resolve_endpoint(provider: str, base_url: str | None = None, *,
-                     alternative: str = CLI_ALTERNATIVE) -> Endpoint:
+                     alternative: str = CLI_ALTERNATIVE, default_host: str = "",
+                     keyless_base_url: bool = False) -> Endpoint:
     """Key and base URL for `provider`; `base_url` (from --base-url) wins over the environment.
 
     `alternative` is what the error suggests besides setting the key (a workspace has no
-    command-line options, so `ghost run` names its ghost.toml settings instead)."""
+    command-line options, so `ghost run` names its ghost.toml settings instead). With
+    `keyless_base_url`, a server given by --base-url (a local Ollama, say) needs no key."""
     conf = load_catalog().providers.get(provider, {})
     key_env = conf.get("key_env", f"{provider.upper()}_API_KEY")
     url_env = conf.get("base_url_env", f"{provider.upper()}_BASE_URL")
     url = base_url or os.environ.get(url_env) or None
     key = os.environ.get(key_env, "").strip()
     if key:
-        return Endpoint(provider, key, url)
-    if provider == "openai" and base_url:
-        return Endpoint(provider, PLACEHOLDER_KEY, url)
+        return Endpoint(provider, key, url, default_host)
+    if keyless_base_url and base_url:
+        return Endpoint(provider, PLACEHOLDER_KEY, url, default_host)
     raise MissingKeyError(f"no API key for {provider}: set {key_env}, or {alternative}")
 
 

@@ -32,6 +32,7 @@ from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.models.runner import Stage, call_key
 from ghost.pipeline.plan import Plan, StagePlan
 from ghost.pipeline.session import Session
+from ghost.providers import get_provider
 from ghost.tokens import count_tokens
 from ghost.write.dialogue_format import (
     TIMESTAMP_FORMAT,
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 Side = Literal["a", "b"]
 SIDES: tuple[Side, Side] = ("a", "b")
 STAGES: dict[Side, str] = {"a": "dialogue-a", "b": "dialogue-b"}
-FAMILIES = {"anthropic": "Claude", "openai": "GPT"}
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TEMPERATURE = 0.7
 EXPECTED_REPLY_TOKENS = 400  # a typical conversational reply; the plan assumes it per turn
@@ -151,7 +151,7 @@ def turn_request(setup: DialogueSetup, info: ModelInfo, replies: Sequence[str]) 
     """The request for the next turn, after `replies` (all the replies so far, in order)."""
     side = side_of(len(replies) + 1)
     messages = history_for(side, setup.prompt, replies)
-    if info.provider == "anthropic":
+    if get_provider(info.provider).marks_cache:
         messages = _cache_marks(setup.system(side), messages, info)
     return Request(system=setup.system(side), messages=messages,
                    max_tokens=min(setup.max_tokens, info.max_output),
@@ -184,7 +184,7 @@ def speakers_for(catalog: Catalog, a: ModelInfo, b: ModelInfo) -> tuple[Speaker,
     and the other a GPT model; otherwise `A`/`B` with full provider:model specs."""
 
     def family(info: ModelInfo) -> str | None:
-        name = FAMILIES.get(info.provider)
+        name = get_provider(info.provider).family
         # openai:llama3.1 on a local server is no GPT: the name must carry the provider's prefix.
         return name if name and catalog.provider_for(info.name) == info.provider else None
 

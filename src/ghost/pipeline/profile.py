@@ -27,7 +27,8 @@ from ghost.pipeline.notes import check_chunks_fit
 from ghost.pipeline.plan import Plan, StagePlan
 from ghost.pipeline.screen import guarded_call, guarded_screen_plan, screen_spec
 from ghost.pipeline.session import Session
-from ghost.privacy import datamark, is_cloud
+from ghost.privacy import datamark
+from ghost.providers import is_cloud
 from ghost.reduce.collapse import collapse_notes, join_notes
 from ghost.tokens import count_tokens, counter_for
 
@@ -168,8 +169,8 @@ def _build(session: Session, index: MailIndex, added: AddReport, request: Profil
     result.index_report = index_summary(added, index)
     result.plan.source.update(messages=result.index_report["messages"],
                               threads=result.index_report["threads"])
-    map_cloud = is_cloud(map_info.provider, opts.base_url)
-    reduce_cloud = is_cloud(reduce_info.provider, opts.base_url)
+    map_cloud = is_cloud(map_info, opts.base_url)
+    reduce_cloud = is_cloud(reduce_info, opts.base_url)
     queries = list(request.queries)
     queries_plan: StagePlan | None = None
     if request.auto_queries:
@@ -263,7 +264,7 @@ def _notes_leave(session: Session, reduce_cloud: bool) -> bool:
     if not session.options.screen:
         return False
     screen_info = session.catalog.resolve(screen_spec(session))
-    return is_cloud(screen_info.provider, session.options.base_url)
+    return is_cloud(screen_info, session.options.base_url)
 
 
 def _mask_headers(messages: Sequence[StoredMessage], masking: Masking) -> list[StoredMessage]:

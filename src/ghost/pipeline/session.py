@@ -12,9 +12,9 @@ from ghost.manifest import Manifest
 from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import key_alternative
-from ghost.models.registry import build_model, endpoint_for
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.pipeline.options import RunOptions
+from ghost.providers import build_model, endpoint_for
 from ghost.templates import Templates
 
 
@@ -58,11 +58,11 @@ class Session:
             info = self.catalog.resolve(spec)
             # Resolved once, here: a missing key is reported with this command's own options,
             # and the manifest names the host the adapter really calls.
-            endpoint = None if info.provider == "local" else endpoint_for(
-                info, self.options.base_url, alternative=key_alternative(self.command))
+            endpoint = endpoint_for(info, self.options.base_url,
+                                    alternative=key_alternative(self.command))
             model = build_model(info, endpoint=endpoint)
             self._stages[name] = Stage(name, model, info,
-                                       endpoint.host if endpoint else "local")
+                                       endpoint.host if endpoint else "local")  # in-process
         return self._stages[name]
 
     def is_cached(self, info: ModelInfo, digest: str) -> bool:

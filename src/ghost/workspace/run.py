@@ -21,10 +21,10 @@ from ghost.ingest.samples import Sample, load_samples
 from ghost.models.batch import BatchStore, collect_batches
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
-from ghost.models.registry import endpoint_for
 from ghost.pipeline.options import RunOptions
 from ghost.pipeline.session import Session
 from ghost.pipeline.source import Source, load_transcript_source
+from ghost.providers import endpoint_for
 from ghost.tokens import counter_for
 from ghost.workspace.config import WorkspaceConfig
 from ghost.workspace.lock import workspace_lock
@@ -150,8 +150,7 @@ def _check_keys(config: WorkspaceConfig) -> None:
     catalog = load_catalog()
     for role, spec in (("map", config.map_model), ("reduce", config.reduce_model)):
         info = catalog.resolve(spec or catalog.defaults[role])
-        if info.provider != "local":
-            endpoint_for(info, config.base_url, alternative=key_alternative("run"))
+        endpoint_for(info, config.base_url, alternative=key_alternative("run"))
 
 
 def _mark(state: WorkspaceState, name: str, entry: EpisodeState, report: RunReport,

@@ -1,4 +1,5 @@
-"""GGUF models run in-process through llama-cpp-python (the 'local' extra). No network, ever.
+"""The `local:` provider: GGUF models run in-process through llama-cpp-python (the 'local'
+extra). No key, no network, no cost.
 
 One loaded model per (file, context size) per process: loading is slow. A llama.cpp context is
 not thread-safe, so calls on one model are serialized; with --concurrency > 1 they just queue.
@@ -9,19 +10,25 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ghost.errors import ConfigError, InputError
-from ghost.models.catalog import ModelInfo
-from ghost.models.gguf import MAGIC
-from ghost.models.protocol import Completion, Request, Usage
+from ghost.models.catalog import Catalog, ModelInfo, Prices
+from ghost.models.keys import Endpoint
+from ghost.models.protocol import Completion, Model, Request, Usage
+from ghost.providers import Provider, register
+from ghost.providers.gguf import MAGIC
 
 log = logging.getLogger(__name__)
 
 MISSING_EXTRA = "local models need the 'local' extra: pip install 'ghost-writer[local]'"
 MIN_OUTPUT_TOKENS = 256  # shrink max_tokens to fit the context, but never below this
 SEED = 0
+_FALLBACK_CONTEXT = 4096  # a GGUF whose header does not say
+# llama.cpp allocates the whole context at load time; a 128k model would take many GB.
+_DEFAULT_MAX_CONTEXT = 32_768
 
 
 @dataclass
@@ -152,3 +159,54 @@ class LocalModel:
         choice, usage = out["choices"][0], out["usage"]
         return Completion(choice["text"], Usage(usage["prompt_tokens"], usage["completion_tokens"]),
                           self.spec, choice.get("finish_reason") or "")
+
+
+class LocalProvider(Provider):
+    name = "local"
+    in_process = True
+    dated_aliases = False
+
+    def model_info(self, catalog: Catalog, name: str,
+                   entry: dict[str, Any] | None) -> ModelInfo:
+        """Free to run; the context comes from the GGUF header. A table entry may set a smaller
+        context to save memory (llama.cpp allocates the whole context up front)."""
+        try:
+            context = int((entry or {}).get("context")
+                          or min(local_context(name), _DEFAULT_MAX_CONTEXT))
+            max_output = int((entry or {}).get("max_output") or max(1, context // 4))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"models table: entry local:{name} is malformed "
+                              f"({exc!r})") from None
+        return ModelInfo(self.name, name, context, max_output, Prices(0.0, 0.0, 0.0, 0.0),
+                         batch_discount=0.0, fingerprint=local_fingerprint(name))
+
+    def build(self, info: ModelInfo, endpoint: Endpoint | None, timeout: float) -> Model:
+        return LocalModel(info)
+
+
+def local_fingerprint(path: str) -> str:
+    try:
+        stat = Path(path).expanduser().stat()
+    except OSError:
+        return ""
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def local_context(path: str) -> int:
+    """A GGUF's trained context length, read from its header (no weights loaded)."""
+    file = Path(path).expanduser()
+    try:
+        stat = file.stat()
+    except OSError:
+        return _FALLBACK_CONTEXT  # the adapter reports the missing file
+    return _gguf_context(str(file), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _gguf_context(path: str, size: int, mtime_ns: int) -> int:
+    from ghost.providers.gguf import context_length
+
+    return context_length(path) or _FALLBACK_CONTEXT
+
+
+register(LocalProvider())

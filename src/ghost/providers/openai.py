@@ -1,4 +1,5 @@
-"""GPT models, and any OpenAI-compatible server, through the official `openai` SDK."""
+"""The `openai:` provider: GPT models, and any OpenAI-compatible server (Ollama, vLLM, a
+llama.cpp server) given by --base-url, through the official `openai` SDK."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any, Literal
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import translated_errors
 from ghost.models.keys import Endpoint
-from ghost.models.protocol import Completion, Request, Usage
+from ghost.models.protocol import Completion, Model, Request, Usage
+from ghost.privacy import is_local_endpoint
+from ghost.providers import Provider, register
 
+NAME = "openai"
 STREAM_FROM_MAX_TOKENS = 8192
 BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 
@@ -53,7 +57,7 @@ class OpenAIModel:
 
     def complete(self, request: Request) -> Completion:
         params = build_params(self.info, request, compat=self._compat)
-        with translated_errors("openai", self.info.name):
+        with translated_errors(NAME, self.info.name):
             if request.max_tokens >= STREAM_FROM_MAX_TOKENS:
                 return self._stream(params)
             resp = self._client.chat.completions.create(**params)
@@ -67,14 +71,14 @@ class OpenAIModel:
                              "body": build_params(self.info, r, compat=self._compat)})
                  for cid, r in items]
         data = ("\n".join(lines) + "\n").encode("utf-8")
-        with translated_errors("openai", self.info.name):
+        with translated_errors(NAME, self.info.name):
             upload = self._client.files.create(file=("ghost-batch.jsonl", data), purpose="batch")
             batch = self._client.batches.create(input_file_id=upload.id, endpoint=BATCH_ENDPOINT,
                                                 completion_window="24h")
         return str(batch.id)
 
     def batch_status(self, batch_id: str) -> str:
-        with translated_errors("openai", self.info.name):
+        with translated_errors(NAME, self.info.name):
             status = self._client.batches.retrieve(batch_id).status
         # An expired or cancelled batch still has an output file with the calls that finished;
         # collect those, and the calls with no result are simply sent again.
@@ -84,7 +88,7 @@ class OpenAIModel:
 
     def batch_results(self, batch_id: str) -> dict[str, Completion | str]:
         out: dict[str, Completion | str] = {}
-        with translated_errors("openai", self.info.name):
+        with translated_errors(NAME, self.info.name):
             batch = self._client.batches.retrieve(batch_id)
             for file_id in (batch.output_file_id, batch.error_file_id):
                 if file_id:
@@ -111,6 +115,21 @@ class OpenAIModel:
         return Completion("".join(pieces), usage, model, finish)
 
 
+class OpenAIProvider(Provider):
+    name = NAME
+    family = "GPT"
+    takes_base_url = True
+    default_host = "api.openai.com"
+
+    def is_cloud(self, base_url: str | None) -> bool:
+        # --base-url at a server on this machine or the private network keeps the text here.
+        return not (base_url and is_local_endpoint(base_url))
+
+    def build(self, info: ModelInfo, endpoint: Endpoint | None, timeout: float) -> Model:
+        assert endpoint is not None  # a cloud provider always has one
+        return OpenAIModel(info, endpoint, timeout)
+
+
 def _batch_line(line: dict[str, Any]) -> tuple[str, Completion | str]:
     """One line of a batch output (or error) file → (custom_id, Completion or error text)."""
     cid = str(line.get("custom_id"))
@@ -128,3 +147,6 @@ def _batch_line(line: dict[str, Any]) -> tuple[str, Completion | str]:
                                     completion_tokens=usage.get("completion_tokens", 0),
                                     prompt_tokens_details=details)),
         body.get("model", ""), choice.get("finish_reason") or "")
+
+
+register(OpenAIProvider())

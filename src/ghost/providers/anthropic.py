@@ -1,4 +1,4 @@
-"""Claude through the official `anthropic` SDK (Messages API).
+"""The `anthropic:` provider: Claude through the official `anthropic` SDK (Messages API).
 
 Models that think (Claude Opus 5.5 always does) send `thinking` / `redacted_thinking` blocks
 before the text, in JSON and in streams alike. Only `text` blocks make the completion; the
@@ -15,8 +15,10 @@ from ghost.errors import ModelCallError
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import translated_errors
 from ghost.models.keys import Endpoint
-from ghost.models.protocol import Completion, Request, Usage
+from ghost.models.protocol import Completion, Model, Request, Usage
+from ghost.providers import Provider, register
 
+NAME = "anthropic"
 # The SDK refuses non-streaming requests it expects to run past ten minutes (~21k max_tokens).
 STREAM_FROM_MAX_TOKENS = 8192
 CACHE_MARK = {"type": "ephemeral"}
@@ -89,7 +91,7 @@ class AnthropicModel:
 
     def complete(self, request: Request) -> Completion:
         params = build_params(self.info, request)
-        with translated_errors("anthropic", self.info.name):
+        with translated_errors(NAME, self.info.name):
             # The SDK judges "too long for one response" by the max_tokens actually sent.
             if params["max_tokens"] >= STREAM_FROM_MAX_TOKENS:
                 with self._client.messages.stream(**params) as stream:
@@ -109,19 +111,33 @@ class AnthropicModel:
     def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:
         requests: list[Any] = [{"custom_id": cid, "params": build_params(self.info, r)}
                                for cid, r in items]
-        with translated_errors("anthropic", self.info.name):
+        with translated_errors(NAME, self.info.name):
             return str(self._client.messages.batches.create(requests=requests).id)
 
     def batch_status(self, batch_id: str) -> str:
-        with translated_errors("anthropic", self.info.name):
+        with translated_errors(NAME, self.info.name):
             batch = self._client.messages.batches.retrieve(batch_id)
         return "ended" if batch.processing_status == "ended" else "pending"
 
     def batch_results(self, batch_id: str) -> dict[str, Completion | str]:
         out: dict[str, Completion | str] = {}
-        with translated_errors("anthropic", self.info.name):
+        with translated_errors(NAME, self.info.name):
             for item in self._client.messages.batches.results(batch_id):
                 result = item.result
                 out[item.custom_id] = (parse_message(result.message)
                                        if result.type == "succeeded" else str(result.type))
         return out
+
+
+class AnthropicProvider(Provider):
+    name = NAME
+    family = "Claude"
+    marks_cache = True
+    default_host = "api.anthropic.com"
+
+    def build(self, info: ModelInfo, endpoint: Endpoint | None, timeout: float) -> Model:
+        assert endpoint is not None  # a cloud provider always has one
+        return AnthropicModel(info, endpoint, timeout)
+
+
+register(AnthropicProvider())
