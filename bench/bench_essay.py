@@ -19,13 +19,13 @@ import tempfile
 from pathlib import Path
 
 from ghost.ingest.samples import load_samples
+from ghost.jobs.essay import write_essay
 from ghost.ledger import usage_cost
 from ghost.models.protocol import Usage
-from ghost.pipeline.essay import write_essay
-from ghost.pipeline.options import RunOptions
-from ghost.pipeline.session import Session
-from ghost.pipeline.source import load_transcript_source
+from ghost.options import RunOptions
 from ghost.reduce.collapse import join_notes
+from ghost.session import Session
+from ghost.sources import load_transcript_source
 from ghost.testing.standin import StandIn
 from ghost.tokens import count_tokens, counter_for
 

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ghost.pipeline.options import RunOptions
-from ghost.pipeline.profile import ProfileRequest, build_profile
-from ghost.pipeline.session import Session
+from ghost.jobs.profile import ProfileRequest, build_profile
+from ghost.options import RunOptions
+from ghost.session import Session
 from ghost.testing.standin import StandIn
 
 SHARED = Path(os.environ.get("GHOST_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))

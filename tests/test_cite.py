@@ -8,7 +8,7 @@ import pytest
 
 from ghost.chunk.segments import Chunk
 from ghost.cite import UNVERIFIED, check_citations, normalise, split_citation
-from ghost.pipeline.source import load_transcript_source
+from ghost.sources import load_transcript_source
 
 KNOWN = {"00:12:34", "00:15:00", "01:02:03"}
 

@@ -112,7 +112,7 @@ def test_sensible_numbers_still_pass(tmp_path: Path, value: str) -> None:
 
 
 def test_run_options_refuse_unusable_numbers() -> None:
-    from ghost.pipeline.options import MIN_CHUNK_TOKENS, RunOptions
+    from ghost.options import MIN_CHUNK_TOKENS, RunOptions
 
     assert RunOptions(chunk_tokens=MIN_CHUNK_TOKENS).chunk_tokens == MIN_CHUNK_TOKENS
     for bad in ({"chunk_tokens": 0}, {"concurrency": 0}, {"patience": -1.0},

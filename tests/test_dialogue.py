@@ -235,9 +235,9 @@ def test_ctrl_c_before_the_first_reply_writes_nothing(standin: StandIn, tmp_path
 
 
 def test_core_interrupt_hook_leaves_the_finished_turns(standin: StandIn, tmp_path: Path) -> None:
-    from ghost.pipeline.dialogue import DialogueSetup, continue_dialogue, prepare_dialogue
-    from ghost.pipeline.options import RunOptions
-    from ghost.pipeline.session import Session
+    from ghost.jobs.dialogue import DialogueSetup, continue_dialogue, prepare_dialogue
+    from ghost.options import RunOptions
+    from ghost.session import Session
 
     session = Session("dialogue", RunOptions(cache_dir=tmp_path / "cache"))
     result = prepare_dialogue(session, DialogueSetup(CLAUDE, GPT, PROMPT, turns=6))
@@ -344,8 +344,8 @@ def test_missing_key_fails_before_anything_is_shown(tmp_path: Path) -> None:
 
 
 def test_speaker_labels_follow_the_catalog() -> None:
+    from ghost.jobs.dialogue import speakers_for
     from ghost.models.catalog import load_catalog
-    from ghost.pipeline.dialogue import speakers_for
 
     catalog = load_catalog()
     label = lambda a, b: [s.label for s in speakers_for(  # noqa: E731

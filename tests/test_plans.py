@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from ghost.models.catalog import load_catalog
-from ghost.pipeline.plan import Plan, StagePlan
+from ghost.plan import Plan, StagePlan
 from ghost.testing.standin import StandIn
 
 OWNER = "Dana Reyes <dana@acme.example>"

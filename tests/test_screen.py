@@ -12,12 +12,12 @@ import pytest
 from conftest import FIXTURES, TEST_KEY
 
 from ghost.errors import ConfigError, InputError
+from ghost.jobs import screen as sc
+from ghost.jobs import screen_categories as cats
+from ghost.jobs import screen_examples as ex
 from ghost.models.protocol import Message, Request
-from ghost.pipeline import screen as sc
-from ghost.pipeline import screen_categories as cats
-from ghost.pipeline import screen_examples as ex
-from ghost.pipeline.options import RunOptions
-from ghost.pipeline.session import Session
+from ghost.options import RunOptions
+from ghost.session import Session
 from ghost.templates import Templates
 from ghost.testing.standin import RecordedRequest, StandIn
 

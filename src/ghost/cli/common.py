@@ -18,7 +18,7 @@ import typer
 from ghost.errors import GhostError
 
 if TYPE_CHECKING:
-    from ghost.pipeline.options import RunOptions
+    from ghost.options import RunOptions
 
 MODEL_HELP = "provider:model, e.g. anthropic:claude-haiku-4-5 or openai:gpt-4o-mini"
 
@@ -86,7 +86,7 @@ def checked_output(path: Path | None) -> Path | None:
 
 def run_options(**kwargs: Any) -> RunOptions:
     from ghost.errors import InputError
-    from ghost.pipeline.options import RunOptions
+    from ghost.options import RunOptions
 
     if kwargs.get("citations") not in (None, "flag", "strip", "keep"):
         raise InputError("--citations must be flag, strip or keep")

@@ -11,8 +11,8 @@ from ghost.cli import common as c
 from ghost.write.atomic import write_text_atomic
 
 if TYPE_CHECKING:
-    from ghost.pipeline.dialogue import DialogueResult, DialogueSetup, DialogueTurn
-    from ghost.pipeline.options import RunOptions
+    from ghost.jobs.dialogue import DialogueResult, DialogueSetup, DialogueTurn
+    from ghost.options import RunOptions
 
 app = typer.Typer()
 
@@ -60,7 +60,7 @@ def dialogue(
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)
     with c.cli_errors(verbose):
-        from ghost.pipeline.dialogue import DialogueSetup
+        from ghost.jobs.dialogue import DialogueSetup
 
         c.between("--temperature", temperature, 0, 2)
         text = _read_prompt(prompt, prompt_file)
@@ -103,13 +103,13 @@ def _read_prompt(prompt: str | None, prompt_file: Path | None) -> str:
 def _run(setup: DialogueSetup, options: RunOptions, console: c.Console, output: Path | None,
          prompt_file: Path | None) -> None:
     from ghost.errors import GhostError
-    from ghost.pipeline.dialogue import (
+    from ghost.jobs.dialogue import (
         continue_dialogue,
         dialogue_stages,
         prepare_dialogue,
         turn_block,
     )
-    from ghost.pipeline.session import Session
+    from ghost.session import Session
 
     session = Session("dialogue", options)
     # Without -o the transcript itself streams to stdout; with -o each turn echoes to stderr.

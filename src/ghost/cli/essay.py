@@ -43,8 +43,8 @@ def essay(
     c.at_least("--samples-budget", samples_budget, 1)
     from ghost.cli.jobs import run_job
     from ghost.ingest.samples import load_samples
-    from ghost.pipeline.essay import notes_document, write_essay
-    from ghost.pipeline.source import load_transcript_source
+    from ghost.jobs.essay import notes_document, write_essay
+    from ghost.sources import load_transcript_source
     from ghost.tokens import counter_for
     from ghost.write.atomic import write_text_atomic
 

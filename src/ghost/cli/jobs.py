@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ghost.cli.common import Console
-from ghost.pipeline.options import RunOptions
-from ghost.pipeline.plan import Plan
-from ghost.pipeline.session import Session
+from ghost.options import RunOptions
+from ghost.plan import Plan
+from ghost.session import Session
 
 
 class JobResult(Protocol):

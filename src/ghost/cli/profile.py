@@ -49,7 +49,7 @@ def profile(
     c.at_least("--max-threads", max_threads, 1)
     c.at_least("--words", words, 1)
     from ghost.cli.jobs import run_job
-    from ghost.pipeline.profile import ProfileRequest, build_profile
+    from ghost.jobs.profile import ProfileRequest, build_profile
 
     ctx.options.screen, ctx.options.screen_examples = screen, screen_examples
     request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,

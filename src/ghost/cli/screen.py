@@ -49,11 +49,11 @@ def screen(
     """
     from ghost.errors import InputError
     from ghost.ingest.text import read_text
-    from ghost.pipeline.plan import Plan
-    from ghost.pipeline.screen import plan_screen, run_screen, screen_stage_plan
-    from ghost.pipeline.screen_categories import load_categories
-    from ghost.pipeline.screen_examples import SIMILARITY, load_examples
-    from ghost.pipeline.session import Session
+    from ghost.jobs.screen import plan_screen, run_screen, screen_stage_plan
+    from ghost.jobs.screen_categories import load_categories
+    from ghost.jobs.screen_examples import SIMILARITY, load_examples
+    from ghost.plan import Plan
+    from ghost.session import Session
 
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)

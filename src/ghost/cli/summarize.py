@@ -39,8 +39,8 @@ def summarize(
     """
     c.at_least("--words", words, 1)
     from ghost.cli.jobs import run_job
-    from ghost.pipeline.source import load_source
-    from ghost.pipeline.summarize import summarize as summarize_source
+    from ghost.jobs.summarize import summarize as summarize_source
+    from ghost.sources import load_source
     from ghost.tokens import counter_for
 
     path = c.one_input(file, transcript, "FILE", "--transcript")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.errors import ConfigError
-from ghost.pipeline.options import MIN_CHUNK_TOKENS
+from ghost.options import MIN_CHUNK_TOKENS
 
 CONFIG_NAME = "ghost.toml"
 OUTPUT_KINDS = ("essay", "summary")

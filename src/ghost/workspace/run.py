@@ -21,10 +21,10 @@ from ghost.ingest.samples import Sample, load_samples
 from ghost.models.batch import BatchStore, collect_batches
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
-from ghost.pipeline.options import RunOptions
-from ghost.pipeline.session import Session
-from ghost.pipeline.source import Source, load_transcript_source
+from ghost.options import RunOptions
 from ghost.providers import endpoint_for
+from ghost.session import Session
+from ghost.sources import Source, load_transcript_source
 from ghost.tokens import counter_for
 from ghost.workspace.config import WorkspaceConfig
 from ghost.workspace.lock import workspace_lock
@@ -230,8 +230,8 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
 
 def _make_outputs(config: WorkspaceConfig, session: Session, source: Source, job: Job,
                   say: Callable[[str], None]) -> list[str]:
-    from ghost.pipeline.essay import notes_document, write_essay
-    from ghost.pipeline.summarize import summarize
+    from ghost.jobs.essay import notes_document, write_essay
+    from ghost.jobs.summarize import summarize
     from ghost.write.atomic import write_text_atomic
     from ghost.write.markdown import write_document
 

@@ -31,11 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ghost.errors import InputError
-from ghost.models.catalog import ModelInfo
-from ghost.models.protocol import Completion, Message, Request
-from ghost.models.runner import Runner, Stage, call_key
-from ghost.pipeline.plan import StagePlan
-from ghost.pipeline.screen_categories import (
+from ghost.jobs.screen_categories import (
     SEVERITY,
     TEMPLATE,
     Action,
@@ -44,7 +40,7 @@ from ghost.pipeline.screen_categories import (
     load_categories,
     parse_reply,
 )
-from ghost.pipeline.screen_examples import (
+from ghost.jobs.screen_examples import (
     DEFAULT_K,
     EXAMPLE_CHARS,
     Example,
@@ -53,7 +49,11 @@ from ghost.pipeline.screen_examples import (
     load_examples,
     retrieve,
 )
-from ghost.pipeline.session import Session
+from ghost.models.catalog import ModelInfo
+from ghost.models.protocol import Completion, Message, Request
+from ghost.models.runner import Runner, Stage, call_key
+from ghost.plan import StagePlan
+from ghost.session import Session
 
 log = logging.getLogger(__name__)
 

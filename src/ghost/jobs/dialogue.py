@@ -30,9 +30,9 @@ from ghost.errors import InputError, ModelCallError
 from ghost.models.catalog import Catalog, ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.models.runner import Stage, call_key
-from ghost.pipeline.plan import Plan, StagePlan
-from ghost.pipeline.session import Session
+from ghost.plan import Plan, StagePlan
 from ghost.providers import get_provider
+from ghost.session import Session
 from ghost.tokens import count_tokens
 from ghost.write.dialogue_format import (
     TIMESTAMP_FORMAT,

@@ -19,10 +19,10 @@ from ghost.map.notes import (
 from ghost.models.batch import run_batched
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Request
-from ghost.pipeline.plan import StagePlan
-from ghost.pipeline.session import Session
-from ghost.pipeline.source import Source
+from ghost.plan import StagePlan
 from ghost.reduce.collapse import collapse_notes
+from ghost.session import Session
+from ghost.sources import Source
 from ghost.tokens import count_tokens, counter_for
 
 PROMPT_ROOM = 600  # tokens of instructions around each chunk

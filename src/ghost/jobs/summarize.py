@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghost.cite import CitationReport, check_citations
+from ghost.map.stage import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Request
-from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
-from ghost.pipeline.plan import Plan, StagePlan
-from ghost.pipeline.session import Session
-from ghost.pipeline.source import Source
+from ghost.plan import Plan, StagePlan
 from ghost.reduce.collapse import join_notes
+from ghost.session import Session
+from ghost.sources import Source
 
 INSTRUCTION_ROOM = 4000  # tokens kept free in the reduce model's context for the template
 NOTHING_TO_SAY = "The source holds nothing worth summarizing."

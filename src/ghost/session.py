@@ -13,7 +13,7 @@ from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import key_alternative
 from ghost.models.runner import Runner, Stage, call_key
-from ghost.pipeline.options import RunOptions
+from ghost.options import RunOptions
 from ghost.providers import build_model, endpoint_for
 from ghost.templates import Templates
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from ghost.cite import CitationReport, check_citations
 from ghost.ingest.samples import Sample
+from ghost.jobs.screen import guarded_call, guarded_screen_plan
+from ghost.map.stage import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
-from ghost.pipeline.notes import EpisodeNotes, build_map_requests, plan_notes, take_notes
-from ghost.pipeline.plan import Plan, StagePlan
-from ghost.pipeline.screen import guarded_call, guarded_screen_plan
-from ghost.pipeline.session import Session
-from ghost.pipeline.source import Source
+from ghost.plan import Plan, StagePlan
 from ghost.reduce.collapse import join_notes
+from ghost.session import Session
+from ghost.sources import Source
 from ghost.style.pack import SamplePack, choose_samples
 from ghost.tokens import counter_for
 

@@ -18,18 +18,18 @@ from typing import Any
 from ghost.chunk.threads import Masking, ThreadChunk, thread_chunks
 from ghost.cite import CitationReport, check_citations
 from ghost.errors import InputError
+from ghost.jobs.screen import guarded_call, guarded_screen_plan, screen_spec
 from ghost.map.notes import Notes, expected_notes_tokens, is_nothing
+from ghost.map.stage import check_chunks_fit
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex, StoredMessage
 from ghost.narrow.query import compile_query
-from ghost.pipeline.notes import check_chunks_fit
-from ghost.pipeline.plan import Plan, StagePlan
-from ghost.pipeline.screen import guarded_call, guarded_screen_plan, screen_spec
-from ghost.pipeline.session import Session
+from ghost.plan import Plan, StagePlan
 from ghost.privacy import datamark
 from ghost.providers import is_cloud
 from ghost.reduce.collapse import collapse_notes, join_notes
+from ghost.session import Session
 from ghost.tokens import count_tokens, counter_for
 
 TRIAGE_LETTERS = {"R": "relevant", "N": "not relevant", "S": "sensitive"}
