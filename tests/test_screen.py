@@ -12,11 +12,12 @@ import pytest
 from conftest import FIXTURES, TEST_KEY
 
 from ghost.errors import ConfigError, InputError
-from ghost.jobs import screen as sc
-from ghost.jobs import screen_categories as cats
-from ghost.jobs import screen_examples as ex
 from ghost.models.protocol import Message, Request
 from ghost.options import RunOptions
+from ghost.screen import categories as cats
+from ghost.screen import classify as sc
+from ghost.screen import examples as ex
+from ghost.screen import guard
 from ghost.session import Session
 from ghost.templates import Templates
 from ghost.testing.standin import RecordedRequest, StandIn
@@ -269,7 +270,7 @@ def test_a_passes_the_main_request_through_unchanged(session: Session, standin: 
                                                      script: Script) -> None:
     script.letter = "A"
     request = main_request()
-    result = sc.screened_call(session, session.stage("reduce"), request,
+    result = guard.screened_call(session, session.stage("reduce"), request,
                               text_to_screen=SOURCE)
     assert result.decision == "pass" and result.main_call == "used"
     assert result.text == MAIN_REPLY and result.request == request
@@ -285,7 +286,7 @@ def test_a_passes_the_main_request_through_unchanged(session: Session, standin: 
 def test_b_injects_the_caution_into_system_and_pays_once(session: Session, standin: StandIn,
                                                          script: Script) -> None:
     script.letter = "B"
-    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+    result = guard.screened_call(session, session.stage("reduce"), main_request(),
                               text_to_screen=SOURCE)
     assert result.decision == "caution" and result.main_call == "used"
     assert result.to_dict()["cautioned"] is True
@@ -301,7 +302,7 @@ def test_b_injects_the_caution_into_system_and_pays_once(session: Session, stand
 def test_c_fast_screen_never_sends_the_main_request(session: Session, standin: StandIn,
                                                     script: Script) -> None:
     script.letter = "C"
-    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+    result = guard.screened_call(session, session.stage("reduce"), main_request(),
                               text_to_screen=SOURCE)
     assert result.cancelled and result.completion is None and result.text is None
     assert result.main_call == "not_started" and not result.speculative
@@ -315,7 +316,7 @@ def test_c_cancels_an_in_flight_main_request_without_waiting(
     stage = session.stage("reduce")
     request = main_request()
     t0 = time.monotonic()
-    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    result = guard.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
     elapsed = time.monotonic() - t0
     assert result.cancelled and result.completion is None and result.request is None
     assert result.main_call == "abandoned" and result.speculative
@@ -334,7 +335,7 @@ def test_b_after_speculative_start_reissues_with_caution(session: Session, stand
     script.letter, script.screen_delay, script.main_delay = "B", 0.4, 1.0
     stage = session.stage("reduce")
     request = main_request()
-    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    result = guard.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
     assert result.decision == "caution" and result.main_call == "reissued"
     assert result.text == MAIN_REPLY
     first, second = mains(standin)
@@ -351,7 +352,7 @@ def test_a_after_speculative_start_uses_and_caches_it(session: Session, standin:
     script.letter, script.screen_delay, script.main_delay = "A", 0.3, 0.6
     stage = session.stage("reduce")
     request = main_request()
-    result = sc.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
+    result = guard.screened_call(session, stage, request, text_to_screen=SOURCE, head_start=0.0)
     assert result.decision == "pass" and result.main_call == "used" and result.speculative
     assert result.text == MAIN_REPLY and len(mains(standin)) == 1
     assert session.is_cached(stage.info, request.digest())
@@ -360,7 +361,7 @@ def test_a_after_speculative_start_uses_and_caches_it(session: Session, standin:
 def test_strict_mode_waits_for_a_slow_screen(session: Session, standin: StandIn,
                                              script: Script) -> None:
     script.letter, script.screen_delay = "C", 0.5
-    result = sc.screened_call(session, session.stage("reduce"), main_request(),
+    result = guard.screened_call(session, session.stage("reduce"), main_request(),
                               text_to_screen=SOURCE, head_start=None)
     assert result.main_call == "not_started" and not result.speculative
     assert mains(standin) == []
@@ -369,9 +370,9 @@ def test_strict_mode_waits_for_a_slow_screen(session: Session, standin: StandIn,
 def test_cached_rerun_makes_no_call(session: Session, standin: StandIn, script: Script) -> None:
     script.letter = "B"
     stage = session.stage("reduce")
-    first = sc.screened_call(session, stage, main_request(), text_to_screen=SOURCE)
+    first = guard.screened_call(session, stage, main_request(), text_to_screen=SOURCE)
     calls = standin.calls(status=None)
-    second = sc.screened_call(session, stage, main_request(), text_to_screen=SOURCE,
+    second = guard.screened_call(session, stage, main_request(), text_to_screen=SOURCE,
                               head_start=0.0)  # cached main: no speculation either
     assert standin.calls(status=None) == calls
     assert second.text == first.text and not second.speculative
@@ -384,19 +385,19 @@ def test_screen_failure_propagates_and_abandons_the_main(session: Session, stand
 
     standin.fail_next(400, count=1)
     with pytest.raises(GhostError):
-        sc.screened_call(session, session.stage("reduce"), main_request(),
+        guard.screened_call(session, session.stage("reduce"), main_request(),
                          text_to_screen=SOURCE)
     assert mains(standin) == []
 
 
 def test_a_call_cancelled_before_it_starts_never_runs() -> None:
     ran: list[int] = []
-    late = sc._Background(lambda: ran.append(1), "late", start=False)
+    late = guard._Background(lambda: ran.append(1), "late", start=False)
     assert late.cancel() is False  # had not started
     late.start()
     assert eventually(late.future.done) and late.future.cancelled()
     assert ran == [] and not late.started
-    early = sc._Background(lambda: ran.append(2), "early")
+    early = guard._Background(lambda: ran.append(2), "early")
     early.future.result(timeout=5)
     assert early.cancel() is True and ran == [2]
 

@@ -1,4 +1,4 @@
-"""Citations in model output — timestamps, line ranges, Message-IDs — checked against the source.
+"""Citations in model output checked against the source they claim to come from.
 
 A model can invent a citation as easily as a fact. After every generation we list the citations
 in the text, compare them with the ones the source really has, and flag (or strip) the rest.
@@ -7,27 +7,53 @@ in the text, compare them with the ones the source really has, and flag (or stri
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-# [00:12:34], [00:12:34–00:15:00], [00:12:34-00:15:00], [01:02:03.500], [01:02:03,500],
-# [L10-L42], [L10-L42; 00:01:02], [<id@host>]
+# A citation sits in square brackets; what may stand inside is up to the source kinds, each
+# of which registers its own form (ghost/sources/): [00:12:34], [L10-L42], [<id@host>], …
 BRACKET = re.compile(r"\[([^\[\]\n]{1,200})\]")
-_STAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"  # a fraction (SRT uses ",") is optional
-TIMESTAMP = re.compile(rf"^{_STAMP}$")
-TIME_RANGE = re.compile(rf"^({_STAMP})\s*[-–—]\s*({_STAMP})$")
-LINE_RANGE = re.compile(r"^L\d+-L\d+$")
-MESSAGE_ID = re.compile(r"^<?[^\s<>@]+@[^\s<>@]+>?$")
 # Between citations: ";", a comma unless it is a fraction ("01:02:03,500"; but "00:01:02,00:03:04"
 # is a list), a dash with spaces around it, or an en or em dash. A hyphen without spaces is
-# left to TIME_RANGE: Message-IDs and line ranges have hyphens of their own.
+# left to the forms: Message-IDs and line ranges have hyphens of their own.
 SEPARATOR = re.compile(r";|(?<!:\d\d),|,(?!\d{1,3}(?![\d:]))|\s[–—-]\s|[–—]")
-_FRACTION = re.compile(r"[.,]\d+$")
 UNVERIFIED = "⚠ not in source"
 
 
-def _is_citation(token: str) -> bool:
-    return bool(TIMESTAMP.match(token) or LINE_RANGE.match(token) or MESSAGE_ID.match(token))
+@dataclass(frozen=True)
+class CitationForm:
+    """One shape of citation, as a source kind writes it.
+
+    `matches(token)` says whether a token is of this form; `normalise` makes the model's
+    spelling and the source's comparable; `expand` splits a token that cites several places
+    (a time range cites both ends)."""
+
+    name: str
+    matches: Callable[[str], bool]
+    normalise: Callable[[str], str] = str.strip
+    expand: Callable[[str], list[str] | None] = lambda token: None
+
+
+_FORMS: dict[str, CitationForm] = {}
+_forms_lock = threading.Lock()
+
+
+def register_form(form: CitationForm) -> None:
+    """Teach citation checking a new form (each source kind module registers its own)."""
+    with _forms_lock:
+        _FORMS[form.name] = form
+
+
+def _forms() -> list[CitationForm]:
+    import ghost.sources  # noqa: F401  (the built-in kinds register their forms on import)
+
+    with _forms_lock:
+        return list(_FORMS.values())
+
+
+def _form_of(token: str, forms: Iterable[CitationForm]) -> CitationForm | None:
+    return next((f for f in forms if f.matches(token)), None)
 
 
 def split_citation(inner: str) -> list[str]:
@@ -35,11 +61,12 @@ def split_citation(inner: str) -> list[str]:
 
     Both ends of a time range are citations; `01:02:03,500` is one timestamp, not two tokens.
     """
+    forms = _forms()
     tokens: list[str] = []
     for token in (t.strip() for t in SEPARATOR.split(inner)):
-        span = TIME_RANGE.match(token)
-        tokens.extend(span.groups() if span else [token])
-    return [t for t in tokens if t and _is_citation(t)]
+        expanded = next((parts for f in forms if (parts := f.expand(token))), None)
+        tokens.extend(expanded or [token])
+    return [t for t in tokens if t and _form_of(t, forms)]
 
 
 @dataclass
@@ -56,18 +83,11 @@ class CitationReport:
 
 
 def normalise(token: str) -> str:
-    """Compare timestamps as HH:MM:SS and Message-IDs without angle brackets.
-
-    A fraction of a second is dropped: 01:02:03.500 is the source's 01:02:03, which is how
-    transcript timestamps are rendered (rounded down).
-    """
-    token = token.strip().strip("<>")
-    if TIMESTAMP.match(token):
-        parts = [int(p) for p in _FRACTION.sub("", token).split(":")]
-        while len(parts) < 3:
-            parts.insert(0, 0)
-        return "{:02d}:{:02d}:{:02d}".format(*parts)
-    return token
+    """A token as its form compares it: timestamps as HH:MM:SS (a fraction of a second is
+    dropped, as transcripts render stamps rounded down), Message-IDs without angle brackets."""
+    token = token.strip()
+    form = _form_of(token, _forms())
+    return form.normalise(token) if form else token.strip("<>")
 
 
 def check_citations(text: str, valid: Iterable[str], *, mode: str = "flag",

@@ -1,8 +1,13 @@
-"""One run's shared machinery: models per stage, cache, ledger, manifest and the runner."""
+"""One run's shared machinery: models per stage, cache, ledger, manifest and the runner.
+
+A job receives its Session from `ghost.jobs.runner.JobRun`, the one place sessions are made.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,9 @@ from ghost.templates import Templates
 
 
 class Session:
-    def __init__(self, command: str, options: RunOptions):
+    def __init__(self, command: str, options: RunOptions, *,
+                 progress: Callable[[str, int, int], None] | None = None,
+                 say: Callable[[str], None] | None = None):
         # `options` validated itself when it was made (RunOptions.validate).
         self.command = command
         self.options = options
@@ -37,6 +44,28 @@ class Session:
         self.batch: BatchStore | None = None
         if options.batch and not options.dry_run:
             self.batch = BatchStore(self.cache_dir)
+        self._progress = progress
+        self._say = say
+
+    def say(self, line: str) -> None:
+        """Tell the user something about the run as it happens (stderr on the command line)."""
+        if self._say is not None:
+            self._say(line)
+
+    def ticker(self, stage: str, total: int) -> Callable[..., None]:
+        """A callback that reports one more of `total` calls of `stage` done, each time called
+        (from any worker thread)."""
+        done = [0]
+        lock = threading.Lock()
+
+        def tick(*_: object) -> None:
+            with lock:
+                done[0] += 1
+                count = done[0]
+            if self._progress is not None:
+                self._progress(stage, count, total)
+
+        return tick
 
     def info(self, role: str) -> ModelInfo:
         """Model info for a role ("map" or "reduce"): the option, else the table's default."""

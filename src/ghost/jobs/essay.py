@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ghost.cite import CitationReport, check_citations
+from ghost.cite import CitationReport
 from ghost.ingest.samples import Sample
-from ghost.jobs.screen import guarded_call, guarded_screen_plan
+from ghost.jobs.runner import Document
 from ghost.map.stage import EpisodeNotes, build_map_requests, plan_notes, take_notes
 from ghost.models.catalog import ModelInfo
-from ghost.models.protocol import Completion, Message, Part, Request
+from ghost.models.protocol import Message, Part, Request
 from ghost.plan import Plan, StagePlan
 from ghost.reduce.collapse import join_notes
+from ghost.reduce.final import cite, final_reply
+from ghost.screen.guard import guarded_screen_plan
 from ghost.session import Session
 from ghost.sources import Source
 from ghost.style.pack import SamplePack, choose_samples
@@ -123,8 +126,7 @@ def essay_request(system: str, samples_part: str, episode_part: str, max_tokens:
 
 
 def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, words: int = 700,
-                samples_budget: int | None = None,
-                on_map_done: Callable[[int, Completion], None] | None = None) -> EssayResult:
+                samples_budget: int | None = None) -> EssayResult:
     opts = session.options
     info = session.info("reduce")
     notes_budget = int(info.context * NOTES_SHARE)
@@ -152,21 +154,18 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     if opts.dry_run:
         result.pack = pack
         return result
-    result.notes = take_notes(session, source, requests, notes_budget=notes_budget,
-                              on_map_done=on_map_done)
+    result.notes = take_notes(session, source, requests, notes_budget=notes_budget)
     notes_text = join_notes(result.notes.notes)
     system, samples_part, episode, result.pack = essay_parts(
         session, samples, notes_text, source, words=words, samples_budget=samples_budget)
     request = essay_request(system, samples_part, episode,
                             session.max_tokens("reduce"))
-    reply, result.screen = guarded_call(session, session.stage("reduce"), request,
-                                        screen_text=notes_text,
-                                        expected_output=int(words * 1.6))
+    reply, result.screen = final_reply(session, request, screen_text=notes_text,
+                                       expected_output=int(words * 1.6))
     essay, sources = split_sources(reply.text)
-    result.text, report = check_citations(essay, source.citations, mode=opts.citations)
+    result.text, report = cite(session, essay, source.citations)
     for number, cites in sources.items():
-        result.paragraph_sources[number], extra = check_citations(cites, source.citations,
-                                                                  mode=opts.citations)
+        result.paragraph_sources[number], extra = cite(session, cites, source.citations)
         report.found += extra.found
         report.unknown += extra.unknown
     result.citations = report
@@ -200,3 +199,49 @@ def notes_document(result: EssayResult, source: Source) -> str:
         lines.append("")
     lines += ["## Episode notes", "", join_notes(result.notes.notes), ""]
     return "\n".join(lines)
+
+
+def notes_path(output: Path) -> Path:
+    """Where the notes go beside an essay written to `output`."""
+    return output.with_name(output.stem + ".notes.md")
+
+
+def essay_documents(result: EssayResult, source: Source, target: Path, front: dict[str, Any],
+                    *, samples_available: int) -> list[Document]:
+    """The essay at `target`, with its front matter, and its notes file beside it."""
+    meta = {**front, "samples_used": len(result.pack.samples) if result.pack else 0,
+            "samples_available": samples_available}
+    if result.style is not None:
+        meta["style_verdict"] = result.style.verdict
+    return [Document(target, result.text, meta),
+            Document(notes_path(target), notes_document(result, source))]
+
+
+@dataclass
+class EssayJob:
+    """This episode's essay in the host's voice: `samples` are their past essays."""
+
+    transcript: Path
+    samples: Sequence[Sample]
+    words: int = 700
+    samples_budget: int | None = None
+    fmt: str | None = None
+    keep_filler: bool = False
+    command: str = "essay"
+    source: Source | None = None  # the episode as read, once the job has run
+
+    def run(self, session: Session) -> EssayResult:
+        from ghost.jobs.summarize import read_sources
+
+        self.source, = read_sources(session, [self.transcript], kind="transcript",
+                                    fmt=self.fmt, keep_filler=self.keep_filler)
+        for sample in self.samples:
+            session.add_input(sample.path, sample.text, kind="sample")
+        return write_essay(session, self.source, self.samples, words=self.words,
+                           samples_budget=self.samples_budget)
+
+    def documents(self, result: EssayResult, target: Path,
+                  front: dict[str, Any]) -> list[Document]:
+        assert self.source is not None
+        return essay_documents(result, self.source, target, front,
+                               samples_available=len(self.samples))

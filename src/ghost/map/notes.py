@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from ghost.models.protocol import Completion, Message, Request
 from ghost.models.runner import Runner, Stage
+from ghost.sources import ChunkLike
 from ghost.templates import Templates
 
 NOTHING = "NOTHING"
-
-
-class ChunkLike(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def tokens(self) -> int: ...
-    @property
-    def label(self) -> str: ...
 
 
 @dataclass(frozen=True)

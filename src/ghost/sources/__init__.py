@@ -1,15 +1,43 @@
-"""A source ready for the map stage: its chunks, the citations it really has, and its title."""
+"""Sources: what a job reads, chunked for the map stage, with the citations it really has.
+
+A kind of source is one module in this folder, registered here: it says whether a path is
+of its kind, loads it into chunks, and registers the citation form its chunks are cited by
+(`ghost.cite.register_form`). Detection tries the kinds in registration order; plain text,
+the last, takes anything::
+
+    reading = Reading(chunk_tokens=4000, count_tokens=lambda s: len(s.split()))
+    source = load_source(Path("corpora/episode-042.txt"), reading)
+    source.kind, source.citations   # ("transcript", frozenset({"00:00:00", ...}))
+
+A new kind (a PDF, captions, a folder of documents) is a new module with a `SourceKind`
+subclass that calls `register_kind` and adds its module name to BUILTIN, or is registered from
+outside the same way.
+"""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from ghost.chunk.text import chunk_text
-from ghost.ingest.text import read_text
-from ghost.map.notes import ChunkLike
+from ghost.errors import InputError
+
+# Built-in kinds in detection order: the most particular first, plain text (anything) last.
+BUILTIN = ("ghost.sources.mail", "ghost.sources.transcript", "ghost.sources.text")
+
+
+class ChunkLike(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def label(self) -> str: ...
 
 
 @dataclass
@@ -31,50 +59,102 @@ class Source:
                 "chunks": len(self.chunks), "tokens": self.tokens, **self.meta}
 
 
-def load_text_source(path: Path, *, chunk_tokens: int,
-                     count_tokens: Callable[[str], int]) -> Source:
-    text = read_text(path)
-    chunks = chunk_text(text, max_tokens=chunk_tokens, count_tokens=count_tokens)
-    return Source(path, source_title(path), "text", text, chunks,
-                  frozenset(c.label for c in chunks))
+@dataclass(frozen=True)
+class Reading:
+    """How to read a source: the chunk size and token counter of the map model that will read
+    it, and the knobs some kinds take (ignored by the others)."""
+
+    chunk_tokens: int
+    count_tokens: Callable[[str], int]
+    fmt: str | None = None        # transcript: force a format
+    keep_filler: bool = False     # transcript: keep struck-through filler
+    mask: bool = False            # mail: mask secrets (the text is going to a cloud model)
 
 
-def source_title(path: Path) -> str:
+class SourceKind:
+    name: ClassVar[str]
+
+    def detects(self, path: Path) -> bool:
+        raise NotImplementedError
+
+    def load(self, path: Path, reading: Reading) -> Source:
+        raise NotImplementedError
+
+
+_kinds: dict[str, SourceKind] = {}
+_lock = threading.RLock()
+_loaded = False
+
+
+def register_kind(kind: SourceKind) -> None:
+    with _lock:
+        _kinds[kind.name] = kind
+
+
+def _all_kinds() -> list[SourceKind]:
+    global _loaded
+    with _lock:
+        if not _loaded:
+            for module in BUILTIN:
+                importlib.import_module(module)
+            _loaded = True
+        builtin = [k for k in _kinds.values() if type(k).__module__ in BUILTIN]
+        others = [k for k in _kinds.values() if type(k).__module__ not in BUILTIN]
+    # Kinds registered from outside are tried first; plain text stays the last resort.
+    return others + sorted(builtin, key=lambda k: BUILTIN.index(type(k).__module__))
+
+
+def kind_names() -> list[str]:
+    return [k.name for k in _all_kinds()]
+
+
+def get_kind(name: str) -> SourceKind:
+    for kind in _all_kinds():
+        if kind.name == name:
+            return kind
+    raise InputError(f"unknown kind of source '{name}': use one of {', '.join(kind_names())}")
+
+
+def detect_kind(path: Path) -> SourceKind:
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    for kind in _all_kinds():
+        if kind.detects(path):
+            return kind
+    raise InputError(f"{path}: not a kind of source ghost reads ({', '.join(kind_names())})")
+
+
+def load_source(path: Path, reading: Reading, *, kind: str | None = None) -> Source:
+    """`path` read as `kind`, or as the first kind that recognises it."""
+    chosen = get_kind(kind) if kind else detect_kind(path)
+    return chosen.load(path, reading)
+
+
+def load_sources(paths: Sequence[Path], reading: Reading, *,
+                 kind: str | None = None) -> list[Source]:
+    """Several sources for one job; two with the same title get their folder in it."""
+    sources = [load_source(p, reading, kind=kind) for p in paths]
+    titles = [s.title for s in sources]
+    for s in sources:
+        if titles.count(s.title) > 1:
+            s.title = source_title(s.path, with_folder=True)
+    return sources
+
+
+def source_title(path: Path, *, with_folder: bool = False) -> str:
     """The file's stem as a one-line label: prompts show it outside the delimiters, so it may
     not break a line or run long (a file name is chosen by whoever sent the file)."""
-    title = " ".join(path.stem.split())
+    stem = f"{path.parent.name}/{path.stem}" if with_folder and path.parent.name else path.stem
+    title = " ".join(stem.split())
     return title[:120] or "untitled"
+
+
+def load_text_source(path: Path, *, chunk_tokens: int,
+                     count_tokens: Callable[[str], int]) -> Source:
+    return load_source(path, Reading(chunk_tokens, count_tokens), kind="text")
 
 
 def load_transcript_source(path: Path, *, chunk_tokens: int, count_tokens: Callable[[str], int],
                            fmt: str | None = None, keep_filler: bool = False) -> Source:
-    from ghost.chunk.segments import chunk_segments
-    from ghost.ingest.transcripts import load_transcript
-
-    transcript = load_transcript(path, fmt=fmt, keep_filler=keep_filler)
-    chunks = chunk_segments(transcript.segments, max_tokens=chunk_tokens, count_tokens=count_tokens)
-    citations: frozenset[str] = frozenset().union(*(c.timestamps for c in chunks))
-    if not citations:  # an untimed transcript is cited by part, like plain text
-        citations = frozenset(c.label for c in chunks)
-    text = "\n\n".join(c.text for c in chunks)
-    meta: dict[str, Any] = {"format": transcript.format, "segments": len(transcript.segments),
-                            "speakers": transcript.speakers, "skipped": transcript.skipped}
-    if transcript.duration:
-        from ghost.ingest.transcripts import format_timestamp
-
-        meta["duration"] = format_timestamp(transcript.duration)
-    return Source(path, source_title(path), "transcript", text, chunks, citations, meta)
-
-
-def load_source(path: Path, *, chunk_tokens: int, count_tokens: Callable[[str], int],
-                transcript: bool | None = None, fmt: str | None = None,
-                keep_filler: bool = False) -> Source:
-    """A transcript when asked, or when auto-detection finds a timed format; else plain text."""
-    if transcript is None and fmt is None:
-        from ghost.ingest.transcripts import detect_format
-
-        transcript = detect_format(read_text(path), path.name) != "plain"
-    if transcript or fmt:
-        return load_transcript_source(path, chunk_tokens=chunk_tokens, count_tokens=count_tokens,
-                                      fmt=fmt, keep_filler=keep_filler)
-    return load_text_source(path, chunk_tokens=chunk_tokens, count_tokens=count_tokens)
+    return load_source(path, Reading(chunk_tokens, count_tokens, fmt=fmt,
+                                     keep_filler=keep_filler), kind="transcript")

@@ -1,0 +1,126 @@
+"""Run one job: open its session, run it, write its outputs, record ledger and manifest, close.
+
+Every command and `ghost run` go through `JobRun`; it is the only place a `Session` is made::
+
+    run = JobRun(SummarizeJob([Path("corpora/notes.txt")]), RunOptions(dry_run=True))
+    result = run.execute()          # a SummaryResult: its plan, and text unless a dry run
+    run.status, run.ledger.spent    # ("ok", 0.0)
+
+`execute(target)` writes the job's documents (for summarize, one file at `target`; for an
+essay, the essay and its notes beside it) whole or not at all, after the job has succeeded and
+never on a dry run. The run keeps its ledger, status and manifest path even when the job
+raises, so a caller can still report what a failed run spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from ghost.errors import BatchPending
+from ghost.ledger import Ledger
+from ghost.options import RunOptions
+from ghost.plan import Plan
+from ghost.session import Session
+
+
+class JobResult(Protocol):
+    plan: Plan
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=JobResult)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One output file: Markdown with front matter when `front` is given, else plain text."""
+
+    path: Path
+    text: str
+    front: dict[str, Any] | None = None
+
+    def write(self) -> Path:
+        from ghost.write.atomic import write_text_atomic
+        from ghost.write.markdown import write_document
+
+        if self.front is None:
+            return write_text_atomic(self.path, self.text)
+        return write_document(self.path, self.text, self.front)
+
+
+class Job(Protocol[R]):
+    """A job: what it is called (for the manifest and error hints), how it runs in a session,
+    and which documents its result makes at an output target."""
+
+    command: str
+
+    def run(self, session: Session) -> R: ...
+
+    def documents(self, result: R, target: Path, front: dict[str, Any]) -> list[Document]: ...
+
+
+@dataclass
+class Hooks:
+    """What a caller may want to hear while a job runs."""
+
+    progress: Callable[[str, int, int], None] | None = None  # (stage, done, total)
+    say: Callable[[str], None] | None = None                 # a line about the run
+    spent: Callable[[float], None] | None = None             # each paid call's dollars, at once
+    batch_owner: str = ""                                    # whose batches these are
+
+
+@dataclass
+class JobRun(Generic[R]):
+    job: Job[R]
+    options: RunOptions
+    hooks: Hooks = field(default_factory=Hooks)
+    status: str = "not started"
+    result: R | None = None
+    ledger: Ledger = field(default_factory=Ledger)
+    manifest: Path | None = None
+    written: list[Path] = field(default_factory=list)
+
+    def execute(self, target: Path | None = None) -> R:
+        session = Session(self.job.command, self.options, progress=self.hooks.progress,
+                          say=self.hooks.say)
+        session.ledger.on_spend = self.hooks.spent
+        if session.batch is not None:
+            session.batch.owner = self.hooks.batch_owner
+        self.ledger = session.ledger
+        status = "failed"
+        try:
+            result = self.result = self.job.run(session)
+            if target is not None and not self.options.dry_run:
+                front = front_matter(session, result.plan)
+                for document in self.job.documents(result, target, front):
+                    self.written.append(document.write())
+            status = "ok"
+            return result
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except BatchPending:
+            status = "waiting"
+            raise
+        finally:
+            self.status = status
+            self.manifest = session.close(status)
+
+
+def front_matter(session: Session, plan: Plan) -> dict[str, Any]:
+    """The run facts every document starts with; jobs add their own."""
+    ledger = session.ledger
+    return {
+        "generator": "ghost",
+        "source": plan.source.get("source") or plan.source.get("mailbox"),
+        "map_model": session.info("map").spec,
+        "reduce_model": session.info("reduce").spec,
+        "calls": ledger.calls,
+        "input_tokens": sum(s.usage.prompt_tokens for s in ledger.stages.values()),
+        "output_tokens": sum(s.usage.output_tokens for s in ledger.stages.values()),
+        "cost_usd": round(ledger.spent, 4),
+    }
