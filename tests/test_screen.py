@@ -19,7 +19,7 @@ from ghost.pipeline import screen_examples as ex
 from ghost.pipeline.options import RunOptions
 from ghost.pipeline.session import Session
 from ghost.templates import Templates
-from ghost.testing.standin import RecordedRequest, StandIn
+from standin import RecordedRequest, StandIn
 
 EXAMPLES = FIXTURES / "screen" / "examples.jsonl"
 MAIN_SYSTEM = "You are the writer. Write a short piece from the source."
