@@ -10,14 +10,19 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
+from pathlib import Path
 
 from ghost.ledger import Ledger
 from ghost.models.catalog import load_catalog
 from ghost.models.protocol import Message, Request
 from ghost.models.runner import Runner, Stage
 from ghost.providers import build_model
-from ghost.testing.standin import StandIn
+
+# the loopback stand-in lives with the tests, outside the ghost package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standin import StandIn
 
 
 def run(n: int, latency: float, concurrency: int, spec: str) -> dict[str, float]:

@@ -26,8 +26,11 @@ from ghost.options import RunOptions
 from ghost.reduce.collapse import join_notes
 from ghost.session import Session
 from ghost.sources import load_transcript_source
-from ghost.testing.standin import StandIn
 from ghost.tokens import count_tokens, counter_for
+
+# the loopback stand-in lives with the tests, outside the ghost package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standin import StandIn
 
 SHARED = Path(os.environ.get("GHOST_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 SEED = SHARED / "data" / "transcripts" / "cognitive-revolution-alex-albert.txt"

@@ -20,7 +20,10 @@ from pathlib import Path
 from ghost.jobs.profile import ProfileRequest, build_profile
 from ghost.options import RunOptions
 from ghost.session import Session
-from ghost.testing.standin import StandIn
+
+# the loopback stand-in lives with the tests, outside the ghost package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standin import StandIn
 
 SHARED = Path(os.environ.get("GHOST_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 ARCHIVE = SHARED / "data" / "mail" / "r-devel-2005-2012.mbox"

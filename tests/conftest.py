@@ -77,7 +77,7 @@ def fake_model() -> FakeModel:
 
 from collections.abc import Iterator  # noqa: E402
 
-from ghost.testing.standin import StandIn  # noqa: E402
+from standin import StandIn  # noqa: E402
 
 TEST_KEY = "sk-test-SECRET-7f3a9c1e5b"
 

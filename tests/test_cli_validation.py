@@ -15,7 +15,7 @@ from conftest import REPO, run_cli
 from typer.testing import Result
 
 from ghost.errors import GhostError, InputError
-from ghost.testing.standin import StandIn
+from standin import StandIn
 
 EPISODE = REPO / "corpora" / "episode-042.txt"
 ESSAYS = REPO / "corpora" / "my_essays"

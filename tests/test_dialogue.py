@@ -12,7 +12,6 @@ import pytest
 from conftest import shared_path
 
 from ghost.models.runner import Runner
-from ghost.testing.standin import StandIn
 from ghost.write.dialogue_format import (
     Speaker,
     TranscriptTurn,
@@ -21,6 +20,7 @@ from ghost.write.dialogue_format import (
     parse_dialogue,
     render_dialogue,
 )
+from standin import StandIn
 
 CLAUDE = "anthropic:claude-opus-4-6"
 GPT = "openai:gpt-4o"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli, shared_path
 
-from ghost.testing.standin import StandIn
+from standin import StandIn
 
 CORPUS_SAMPLES = REPO / "corpora" / "my_essays"
 

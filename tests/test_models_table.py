@@ -27,8 +27,7 @@ from ghost.providers.anthropic import (
     max_tokens,
     parse_message,
 )
-from ghost.testing import standin_logic
-from ghost.testing.standin import StandIn
+from standin import THINKING_TOKENS, StandIn, count_tokens
 
 TODAY = dt.date(2026, 11, 30)
 THINKING_MARK = "Stand-in thinking"
@@ -216,8 +215,8 @@ def test_thinking_block_is_dropped_from_json_reply(standin: StandIn) -> None:
     assert completion.text.startswith("STANDIN ") and "- the minutes record FACT-T1" in \
         completion.text
     assert THINKING_MARK not in completion.text
-    text_tokens = standin_logic.count_tokens(completion.text)
-    assert completion.usage.output_tokens == standin_logic.THINKING_TOKENS + text_tokens
+    text_tokens = count_tokens(completion.text)
+    assert completion.usage.output_tokens == THINKING_TOKENS + text_tokens
     assert completion.stop_reason == "end_turn"
 
 
@@ -230,7 +229,7 @@ def test_thinking_block_is_dropped_from_batch_results(standin: StandIn) -> None:
         completion = results[cid]
         assert not isinstance(completion, str)
         assert fact in completion.text and THINKING_MARK not in completion.text
-        assert completion.usage.output_tokens > standin_logic.THINKING_TOKENS
+        assert completion.usage.output_tokens > THINKING_TOKENS
 
 
 def test_thinking_block_is_dropped_from_streamed_reply(standin: StandIn) -> None:
@@ -242,8 +241,8 @@ def test_thinking_block_is_dropped_from_streamed_reply(standin: StandIn) -> None
         STREAM_FROM_MAX_TOKENS
     assert completion.text == req.reply and THINKING_MARK not in completion.text
     assert "FACT-T1" in completion.text
-    text_tokens = standin_logic.count_tokens(completion.text)
-    assert completion.usage.output_tokens == standin_logic.THINKING_TOKENS + text_tokens
+    text_tokens = count_tokens(completion.text)
+    assert completion.usage.output_tokens == THINKING_TOKENS + text_tokens
 
 
 def test_streamed_events_carry_thinking_first(standin: StandIn) -> None:
@@ -307,4 +306,4 @@ def test_summarize_with_the_default_reduce_model(on_today: None, standin: StandI
     assert reduce_req.body["model"] == "claude-opus-5-5" and reduce_req.stream
     assert THINKING_MARK not in report["text"] and "FACT-D29" in report["text"]
     assert report["ledger"]["stages"]["reduce"]["output_tokens"] > \
-        standin_logic.count_tokens(reduce_req.reply or "")  # thinking billed as output
+        count_tokens(reduce_req.reply or "")  # thinking billed as output

@@ -11,7 +11,7 @@ from conftest import REPO, run_cli
 
 from ghost.models.catalog import load_catalog
 from ghost.plan import Plan, StagePlan
-from ghost.testing.standin import StandIn
+from standin import StandIn
 
 OWNER = "Dana Reyes <dana@acme.example>"
 SAMPLES = REPO / "corpora" / "my_essays"

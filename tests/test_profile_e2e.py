@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, shared_path
 
-from ghost.testing.standin import StandIn
+from standin import StandIn
 
 OWNER = "Dana Reyes <dana@acme.example>"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from ghost.testing.standin import StandIn
 from ghost.workspace.state import WorkspaceState
+from standin import StandIn
 from test_run_workspace import ghost_run, workspace, write_episode
 
 

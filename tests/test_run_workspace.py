@@ -14,8 +14,8 @@ import pytest
 from conftest import REPO, TEST_KEY, run_cli
 
 from ghost.cache import ResponseCache
-from ghost.testing.standin import StandIn
 from ghost.workspace.state import WorkspaceState, this_month
+from standin import StandIn
 
 SAMPLES = REPO / "corpora" / "my_essays"
 

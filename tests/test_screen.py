@@ -20,7 +20,7 @@ from ghost.screen import examples as ex
 from ghost.screen import guard
 from ghost.session import Session
 from ghost.templates import Templates
-from ghost.testing.standin import RecordedRequest, StandIn
+from standin import RecordedRequest, StandIn
 
 EXAMPLES = FIXTURES / "screen" / "examples.jsonl"
 MAIN_SYSTEM = "You are the writer. Write a short piece from the source."

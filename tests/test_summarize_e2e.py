@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import TEST_KEY, run_cli
 
-from ghost.testing.standin import StandIn
+from standin import StandIn
 
 
 def planted_text(paragraphs: int = 40) -> str:

@@ -1,17 +1,20 @@
-"""HTTP/1.1 plumbing of the stand-in: a threading server and its keep-alive request handler."""
+"""HTTP/1.1 plumbing of the stand-in: a threading server on its own thread, its open
+connections, and its keep-alive request handler."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from ghost.testing.standin_logic import Reply, StreamReply
+from .replies import Reply, StreamReply
 
-logger = logging.getLogger("ghost.testing.standin")
+logger = logging.getLogger("standin")
 
 
 class Host(Protocol):
@@ -19,13 +22,55 @@ class Host(Protocol):
 
     def _serve(self, h: StandInHandler, method: str) -> None: ...
 
-    def _track(self, conn: socket.socket, add: bool) -> None: ...
+
+class Listener:
+    """A StandInServer serving on a daemon thread until `close()`."""
+
+    def __init__(self, host: str, port: int, standin: Host) -> None:
+        self.server = StandInServer((host, port), StandInHandler)
+        self.server.standin = standin
+        self.port: int = self.server.server_address[1]
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="ghost-standin",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving, then hang up on the connections still open (keep-alive clients)."""
+        self.server.shutdown()
+        self.server.server_close()
+        for conn in self.server.take_connections():
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
 
 
 class StandInServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     standin: Host
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        super().__init__(*args, **kwargs)
+
+    def track(self, conn: socket.socket, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def take_connections(self) -> list[socket.socket]:
+        """The connections still open, forgotten from here on."""
+        with self._lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        return connections
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -46,7 +91,7 @@ class StandInHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.standin._track(self.connection, True)
+        self.server.track(self.connection, True)
 
     def finish(self) -> None:
         try:
@@ -54,7 +99,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
         finally:
-            self.server.standin._track(self.connection, False)
+            self.server.track(self.connection, False)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("stand-in http: " + format, *args)
