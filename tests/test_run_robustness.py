@@ -44,7 +44,7 @@ def test_same_file_name_in_two_folders_of_a_recursive_glob(standin: StandIn,
 
 def test_an_unexpected_error_fails_one_episode_and_keeps_its_spend(
         standin: StandIn, tmp_path: Path, monkeypatch) -> None:
-    import ghost.jobs.summarize as summarize_module
+    import ghost.jobs.episode as summarize_module  # where ghost run calls summarize
 
     real = summarize_module.summarize
 

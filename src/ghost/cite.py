@@ -46,8 +46,9 @@ def register_form(form: CitationForm) -> None:
 
 
 def _forms() -> list[CitationForm]:
-    import ghost.sources  # noqa: F401  (the built-in kinds register their forms on import)
+    from ghost.sources import load_builtin_kinds
 
+    load_builtin_kinds()  # each registers its form when its module is first imported
     with _forms_lock:
         return list(_FORMS.values())
 

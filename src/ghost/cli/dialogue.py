@@ -11,7 +11,7 @@ from ghost.cli import common as c
 from ghost.write.atomic import write_text_atomic
 
 if TYPE_CHECKING:
-    from ghost.jobs.dialogue import DialogueResult, DialogueSetup, DialogueTurn
+    from ghost.jobs.dialogue import DialogueResult, DialogueSetup
     from ghost.options import RunOptions
 
 app = typer.Typer()
@@ -103,21 +103,11 @@ def _read_prompt(prompt: str | None, prompt_file: Path | None) -> str:
 def _run(setup: DialogueSetup, options: RunOptions, console: c.Console, output: Path | None,
          prompt_file: Path | None) -> None:
     from ghost.errors import GhostError
-    from ghost.jobs.dialogue import (
-        continue_dialogue,
-        dialogue_stages,
-        prepare_dialogue,
-        turn_block,
-    )
-    from ghost.session import Session
+    from ghost.jobs.dialogue import DialogueJob
+    from ghost.jobs.runner import JobRun
 
-    session = Session("dialogue", options)
     # Without -o the transcript itself streams to stdout; with -o each turn echoes to stderr.
     to_stdout = output is None and not console.as_json
-    status = "failed"
-    result: DialogueResult | None = None
-    interrupted = False
-    report: dict[str, Any] = {"command": "dialogue"}
 
     def show(block: str) -> None:
         console.clear_progress()
@@ -129,48 +119,40 @@ def _run(setup: DialogueSetup, options: RunOptions, console: c.Console, output: 
     def on_call(number: int, speaker: str) -> None:
         console.progress(f"{speaker} is replying: turn", number, setup.turns)
 
-    def on_turn(turn: DialogueTurn) -> None:
-        show(turn_block(turn))
-
+    job = DialogueJob(setup, prompt_file, show=show, on_call=on_call)
+    run = JobRun(job, options)
+    interrupted = False
     try:
-        if prompt_file is not None:
-            session.add_input(prompt_file, setup.prompt, kind="prompt")
-        result = prepare_dialogue(session, setup)
-        if options.dry_run:
-            if not console.as_json:
-                console.result(result.plan.render())
-        else:
-            dialogue_stages(session, setup)  # a missing key fails before anything is shown
-            show(result.header)
-            continue_dialogue(session, result, on_call=on_call, on_turn=on_turn)
-        status = "ok"
+        run.execute(output)
     except KeyboardInterrupt:
-        status, interrupted = "interrupted", True
+        interrupted = True
     except GhostError:
+        result = job.result
         if result is not None and result.turns and not result.complete:
             _keep_partial(result, output, console, "stopped")
         raise
     finally:
         console.clear_progress()
-        manifest = session.close(status)
+    result = job.result
     if result is None:  # interrupted while planning
         typer.echo("ghost: interrupted before the first reply; nothing written", err=True)
         raise typer.Exit(130)
-    report.update(result.to_dict())
+    report: dict[str, Any] = {"command": "dialogue", **result.to_dict()}
     if not options.dry_run:
         if interrupted:
             _keep_partial(result, output, console, "interrupted")
             report["interrupted"] = True
         elif output is not None:
-            write_text_atomic(output, result.text)
             console.info(f"wrote {output}")
         if output is not None and result.turns:
             report["output"] = str(output)
         if console.as_json and output is None:
             report["text"] = result.text
-        report["ledger"] = session.ledger.to_dict()
-        report["manifest"] = str(manifest) if manifest else None
-        console.info(session.ledger.render())
+        report["ledger"] = run.ledger.to_dict()
+        report["manifest"] = str(run.manifest) if run.manifest else None
+        console.info(run.ledger.render())
+    elif not console.as_json:
+        console.result(result.plan.render())
     if console.as_json:
         console.report(report)
     if interrupted:

@@ -41,53 +41,22 @@ def essay(
     """
     c.at_least("--words", words, 1)
     c.at_least("--samples-budget", samples_budget, 1)
-    from ghost.cli.jobs import run_job
+    from ghost.cli.jobs import execute
     from ghost.ingest.samples import load_samples
-    from ghost.jobs.essay import notes_document, write_essay
-    from ghost.sources import load_transcript_source
-    from ghost.tokens import counter_for
-    from ghost.write.atomic import write_text_atomic
+    from ghost.jobs.essay import EssayJob, notes_path
 
     console, options, output = ctx.console, ctx.options, ctx.output
     if output is not None:  # the notes go beside the essay: check both before paying
-        c.checked_output(_notes_path(output))
+        c.checked_output(notes_path(output))
     options.screen, options.screen_examples = screen, screen_examples
     loaded, skipped = load_samples(samples)
     for path, reason in skipped:
         console.info(f"skipped sample {path}: {reason}")
-    sources = []
-
-    def job(session):  # type: ignore[no-untyped-def]
-        info = session.info("map")
-        source = load_transcript_source(
-            transcript, chunk_tokens=options.chunk_tokens,
-            count_tokens=counter_for(info.tokenizer, info.token_margin), fmt=fmt,
-            keep_filler=keep_filler)
-        session.add_input(transcript, source.text, kind="transcript")
-        for sample in loaded:
-            session.add_input(sample.path, sample.text, kind="sample")
-        tick = c.progress_callback(console, "map", len(source.chunks))
-        sources.append(source)
-        return write_essay(session, source, loaded, words=words,
-                           samples_budget=samples_budget, on_map_done=tick)
-
-    def meta(session, result):  # type: ignore[no-untyped-def]
-        from ghost.cli.jobs import default_meta
-
-        data = default_meta(session, result)
-        data["samples_used"] = len(result.pack.samples) if result.pack else 0
-        data["samples_available"] = len(loaded)
-        if result.style is not None:
-            data["style_verdict"] = result.style.verdict
-        return data
-
-    result = run_job("essay", options, console, job, output=output, meta=meta)
+    result = execute(ctx, EssayJob(transcript, loaded, words=words,
+                                   samples_budget=samples_budget, fmt=fmt,
+                                   keep_filler=keep_filler))
     if options.dry_run:
         return
-    if output is not None:
-        notes_path = _notes_path(output)
-        write_text_atomic(notes_path, notes_document(result, sources[0]))  # type: ignore[arg-type]
-        console.info(f"wrote {notes_path}")
     if result.pack is not None and not result.pack.complete:
         console.info(f"samples: {len(result.pack.samples)} of {result.pack.available} fit "
                      "(most recent, then most similar to this episode)")
@@ -96,7 +65,3 @@ def essay(
                      + ", ".join(sorted(set(result.citations.unknown))))
     if result.style is not None:
         console.info(result.style.render())
-
-
-def _notes_path(output: Path) -> Path:
-    return output.with_name(output.stem + ".notes.md")

@@ -1,73 +1,57 @@
-"""Run a pipeline job from the CLI: session, plan or result, output file, ledger and report."""
+"""Run a job from the command line and print what it did: the plan (dry run), the result (to
+-o FILE or stdout), the ledger, and with --json the run report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from ghost.cli.common import Console
-from ghost.options import RunOptions
+from ghost.cli.common import Console, RunContext
+from ghost.jobs.runner import Hooks, Job, JobRun
 from ghost.plan import Plan
-from ghost.session import Session
 
 
-class JobResult(Protocol):
+class TextResult(Protocol):
     plan: Plan
     text: str
 
     def to_dict(self) -> dict[str, Any]: ...
 
 
-def run_job(command: str, options: RunOptions, console: Console,
-            job: Callable[[Session], JobResult], *, output: Path | None,
-            meta: Callable[[Session, JobResult], dict[str, Any]] | None = None) -> JobResult:
-    """Run `job` in a session; print the plan (dry run) or write the result; report."""
-    from ghost.write.markdown import render_document, write_document
+T = TypeVar("T", bound=TextResult)
 
-    session = Session(command, options)
-    status = "failed"
-    report: dict[str, Any] = {"command": command}
+
+def hooks_for(console: Console) -> Hooks:
+    return Hooks(progress=console.progress, say=console.info)
+
+
+def execute(ctx: RunContext, job: Job[T]) -> T:
+    """Run `job` with the command's options; print the plan or write the result; report."""
+    from ghost.write.markdown import render_document
+
+    console, options = ctx.console, ctx.options
+    run = JobRun(job, options, hooks_for(console))
     try:
-        result = job(session)
-        report.update(result.to_dict())
-        if options.dry_run:
-            if not console.as_json:
-                console.result(result.plan.render())
-        else:
-            front = meta(session, result) if meta else default_meta(session, result)
-            if output is not None:
-                write_document(output, result.text, front)
-                report["output"] = str(output)
-                console.info(f"wrote {output}")
-            elif console.as_json:
-                report["text"] = result.text
-            else:
-                console.result(render_document(result.text))
-        status = "ok"
+        result = run.execute(ctx.output)
     finally:
         console.clear_progress()
-        manifest = session.close(status)
-        if status != "ok" and session.ledger.stages:
-            console.info(session.ledger.render())  # what a failed run spent, before its error
-    if not options.dry_run:
-        report["ledger"] = session.ledger.to_dict()
-        report["manifest"] = str(manifest) if manifest else None
-        console.info(session.ledger.render())
+        if run.status != "ok" and run.ledger.stages:
+            console.info(run.ledger.render())  # what a failed run spent, before its error
+    report: dict[str, Any] = {"command": job.command, **result.to_dict()}
+    if options.dry_run:
+        if not console.as_json:
+            console.result(result.plan.render())
+    else:
+        if ctx.output is not None:
+            report["output"] = str(ctx.output)
+            for path in run.written:
+                console.info(f"wrote {path}")
+        elif console.as_json:
+            report["text"] = result.text
+        else:
+            console.result(render_document(result.text))
+        report["ledger"] = run.ledger.to_dict()
+        report["manifest"] = str(run.manifest) if run.manifest else None
+        console.info(run.ledger.render())
     if console.as_json:
         console.report(report)
     return result
-
-
-def default_meta(session: Session, result: JobResult) -> dict[str, Any]:
-    ledger = session.ledger
-    return {
-        "generator": "ghost",
-        "source": result.plan.source.get("source") or result.plan.source.get("mailbox"),
-        "map_model": session.info("map").spec,
-        "reduce_model": session.info("reduce").spec,
-        "calls": ledger.calls,
-        "input_tokens": sum(s.usage.prompt_tokens for s in ledger.stages.values()),
-        "output_tokens": sum(s.usage.output_tokens for s in ledger.stages.values()),
-        "cost_usd": round(ledger.spent, 4),
-    }

@@ -48,36 +48,21 @@ def profile(
     """
     c.at_least("--max-threads", max_threads, 1)
     c.at_least("--words", words, 1)
-    from ghost.cli.jobs import run_job
-    from ghost.jobs.profile import ProfileRequest, build_profile
+    from ghost.cli.jobs import execute
+    from ghost.jobs.profile import ProfileJob, ProfileRequest
 
     ctx.options.screen, ctx.options.screen_examples = screen, screen_examples
     request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,
                              include_bulk=include_bulk, words=words)
-
-    def job(session):  # type: ignore[no-untyped-def]
-        result = build_profile(session, request,
-                               on_progress=lambda label, done, total:
-                               ctx.console.progress(label, done, total))
-        read = result.index_report.get("read", {})
-        skipped = read.get("skipped_total") or 0
-        ctx.console.info(f"mail: {result.index_report.get('messages', 0):,} messages indexed "
-                         f"({result.index_report.get('added', 0):,} new"
-                         + (f", {skipped:,} skipped" if skipped else "") + ")")
-        for q in result.queries:
-            ctx.console.info(f"query: {q}")
-        return result
-
-    result = run_job("profile", ctx.options, ctx.console, job, output=ctx.output)
-    if not ctx.options.dry_run:
-        if result.triage:  # type: ignore[attr-defined]
-            ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in
-                                                    result.triage.items()))  # type: ignore[attr-defined]
-        for label, counts in (("mail", result.masked),  # type: ignore[attr-defined]
-                              ("notes", result.masked_reduce)):  # type: ignore[attr-defined]
-            if counts:
-                ctx.console.info(f"masked in {label} before sending: " + ", ".join(
-                    f"{n} {k}" for k, n in counts.items()))
-        if result.citations.unknown:
-            ctx.console.info("Message-IDs not in the mailbox: "
-                             + ", ".join(sorted(set(result.citations.unknown))))
+    result = execute(ctx, ProfileJob(request))
+    if ctx.options.dry_run:
+        return
+    if result.triage:
+        ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in result.triage.items()))
+    for label, counts in (("mail", result.masked), ("notes", result.masked_reduce)):
+        if counts:
+            ctx.console.info(f"masked in {label} before sending: " + ", ".join(
+                f"{n} {k}" for k, n in counts.items()))
+    if result.citations.unknown:
+        ctx.console.info("Message-IDs not in the mailbox: "
+                         + ", ".join(sorted(set(result.citations.unknown))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -48,12 +48,9 @@ def screen(
     A reply that is not one category letter counts as B (borderline), with a note.
     """
     from ghost.errors import InputError
-    from ghost.ingest.text import read_text
-    from ghost.jobs.screen import plan_screen, run_screen, screen_stage_plan
-    from ghost.jobs.screen_categories import load_categories
-    from ghost.jobs.screen_examples import SIMILARITY, load_examples
-    from ghost.plan import Plan
-    from ghost.session import Session
+    from ghost.jobs.runner import JobRun
+    from ghost.jobs.screen import ScreenJob
+    from ghost.screen.examples import SIMILARITY
 
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)
@@ -64,45 +61,26 @@ def screen(
         options = c.run_options(
             map_model=None, base_url=base_url, cache_dir=cache_dir, no_cache=no_cache,
             budget=budget, patience=patience, templates=templates, models_file=models_file)
-        text = read_text(file)
-        session = Session("screen", options)
-        status = "failed"
-        report: dict[str, Any] = {"command": "screen", "input": str(file)}
-        try:
-            session.add_input(file, text)
-            example_set = None
-            if examples is not None:
-                letters = load_categories(session.templates).letters
-                example_set = load_examples(examples, letters=letters, similarity=similarity)
-                report["examples_file"] = example_set.to_dict()
-                if example_set.bad_lines:
-                    console.info(f"{examples}: skipped {example_set.bad_lines} bad line(s)"
-                                 + (f" ({'; '.join(example_set.problems)})"
-                                    if verbose else ""))
-            requests = plan_screen(session, text, spec=screen_model, examples=example_set,
-                                   k=top_k)
-            # Like every command: refuse up front (exit 2) when the estimate exceeds --budget.
-            plan = Plan({"input": str(file)}, [screen_stage_plan(session, requests)])
-            report["plan"] = plan.to_dict()
-            plan.check_budget(options.budget)
-            verdict = run_screen(session, requests)
-            report.update(verdict.to_dict())
-            status = "ok"
-        finally:
-            manifest = session.close(status)
-        report["ledger"] = session.ledger.to_dict()
-        report["manifest"] = str(manifest) if manifest else None
-        if as_json:
-            console.report(report)
-            return
-        console.result(f"{verdict.letter} {verdict.label}")
-        if verdict.note:
-            console.info(f"note: {verdict.note}")
-        if verbose:
-            console.info(f"screen model: {verdict.model}; similarity: {verdict.similarity}")
-            for r in verdict.examples:
-                preview = " ".join(r.example.text.split())
-                preview = preview[:77] + "..." if len(preview) > 80 else preview
-                console.info(f"  example line {r.example.line} [{r.example.label}] "
-                             f"{r.score:.3f}  {preview}")
-        console.info(session.ledger.render())
+        run = JobRun(ScreenJob(file, examples, top_k, similarity, screen_model), options)
+        result = run.execute()
+    example_set = result.examples
+    if example_set is not None and example_set.bad_lines:
+        console.info(f"{examples}: skipped {example_set.bad_lines} bad line(s)"
+                     + (f" ({'; '.join(example_set.problems)})" if verbose else ""))
+    if as_json:
+        console.report({"command": "screen", **result.to_dict(),
+                        "ledger": run.ledger.to_dict(),
+                        "manifest": str(run.manifest) if run.manifest else None})
+        return
+    verdict = result.verdict
+    console.result(result.text)
+    if verdict.note:
+        console.info(f"note: {verdict.note}")
+    if verbose:
+        console.info(f"screen model: {verdict.model}; similarity: {verdict.similarity}")
+        for r in verdict.examples:
+            preview = " ".join(r.example.text.split())
+            preview = preview[:77] + "..." if len(preview) > 80 else preview
+            console.info(f"  example line {r.example.line} [{r.example.label}] "
+                         f"{r.score:.3f}  {preview}")
+    console.info(run.ledger.render())

@@ -38,21 +38,9 @@ def summarize(
     with --citations strip). Re-running with unchanged input is free: every call is cached.
     """
     c.at_least("--words", words, 1)
-    from ghost.cli.jobs import run_job
-    from ghost.jobs.summarize import summarize as summarize_source
-    from ghost.sources import load_source
-    from ghost.tokens import counter_for
+    from ghost.cli.jobs import execute
+    from ghost.jobs.summarize import SummarizeJob
 
     path = c.one_input(file, transcript, "FILE", "--transcript")
-
-    def job(session):  # type: ignore[no-untyped-def]
-        info = session.info("map")
-        source = load_source(path, chunk_tokens=ctx.options.chunk_tokens,
-                             count_tokens=counter_for(info.tokenizer, info.token_margin),
-                             transcript=True if transcript else None, fmt=fmt,
-                             keep_filler=keep_filler)
-        session.add_input(path, source.text, kind=source.kind)
-        tick = c.progress_callback(ctx.console, "map", len(source.chunks))
-        return summarize_source(session, source, words=words, on_map_done=tick)
-
-    run_job("summarize", ctx.options, ctx.console, job, output=ctx.output)
+    kind = "transcript" if transcript or fmt else None  # None: detected from the file
+    execute(ctx, SummarizeJob([path], words=words, kind=kind, fmt=fmt, keep_filler=keep_filler))

@@ -24,9 +24,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from ghost.errors import InputError, ModelCallError
+from ghost.jobs.runner import Document
 from ghost.models.catalog import Catalog, ModelInfo
 from ghost.models.protocol import Completion, Message, Part, Request
 from ghost.models.runner import Stage, call_key
@@ -318,3 +320,33 @@ def continue_dialogue(session: Session, result: DialogueResult, *,
 def turn_block(turn: DialogueTurn) -> str:
     """A finished turn as it appears in the transcript."""
     return render_turn(turn.speaker, turn.text)
+
+
+@dataclass
+class DialogueJob:
+    """Two models in conversation. `show(block)` gets the header, then each finished turn, as
+    they come; `on_call(number, speaker)` runs before each call. `result` holds every finished
+    turn even when the run stops early (Ctrl-C, a failed call)."""
+
+    setup: DialogueSetup
+    prompt_file: Path | None = None
+    show: Callable[[str], None] | None = None
+    on_call: Callable[[int, str], None] | None = None
+    command: str = "dialogue"
+    result: DialogueResult | None = None
+
+    def run(self, session: Session) -> DialogueResult:
+        if self.prompt_file is not None:
+            session.add_input(self.prompt_file, self.setup.prompt, kind="prompt")
+        result = self.result = prepare_dialogue(session, self.setup)
+        if session.options.dry_run:
+            return result
+        dialogue_stages(session, self.setup)  # a missing key fails before anything is shown
+        show = self.show or (lambda block: None)
+        show(result.header)
+        return continue_dialogue(session, result, on_call=self.on_call,
+                                 on_turn=lambda turn: show(turn_block(turn)))
+
+    def documents(self, result: DialogueResult, target: Path,
+                  front: dict[str, Any]) -> list[Document]:
+        return [Document(target, result.text)]

@@ -21,6 +21,7 @@ from ghost.jobs.profile_threads import (
     NOTES_SHARE,
     bound_plan,
     plan_stages,
+    queries_plan,
     thread_chunks_for,
     thread_requests,
 )
@@ -172,23 +173,23 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     result.index_report = index_summary(added, index)
     result.plan.source.update(messages=result.index_report["messages"],
                               threads=result.index_report["threads"])
-    report = result.index_report
-    skipped = report.get("read", {}).get("skipped_total") or 0
-    session.say(f"mail: {report.get('messages', 0):,} messages indexed "
-                f"({report.get('added', 0):,} new" + (f", {skipped:,} skipped" if skipped else "")
-                + ")")
+    indexed = result.index_report
+    skipped = indexed.get("read", {}).get("skipped_total") or 0
+    session.say(f"mail: {indexed.get('messages', 0):,} messages indexed "
+                f"({indexed.get('added', 0):,} new"
+                + (f", {skipped:,} skipped" if skipped else "") + ")")
     map_cloud = is_cloud(map_info, opts.base_url)
     reduce_cloud = is_cloud(reduce_info, opts.base_url)
     queries = list(request.queries)
-    queries_plan: StagePlan | None = None
+    q_plan: StagePlan | None = None
     if request.auto_queries:
         # A paid strong-model call: planned, and checked against --budget, before it is made.
         q_request = queries_request(session, index, request,
                                     Masking(enabled=reduce_cloud, counts=result.masked_reduce))
-        queries_plan = queries_plan(session, reduce_info, q_request)
+        q_plan = queries_plan(session, reduce_info, q_request)
         if opts.dry_run or opts.budget is not None:
-            bound = bound_plan(session, index, request, result.plan.source, queries_plan,
-                                Masking(enabled=map_cloud, counts={}))
+            bound = bound_plan(session, index, request, result.plan.source, q_plan,
+                               Masking(enabled=map_cloud, counts={}))
             if opts.dry_run:
                 result.plan = bound
                 return result
@@ -207,7 +208,7 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     triage = thread_requests(session, "profile-triage", chunks, request.owner, max_tokens=5,
                              stage="triage")
     result.plan.source["selected threads"] = len(thread_ids)
-    plan_stages(session, result.plan, chunks, triage, request, queries_plan)
+    plan_stages(session, result.plan, chunks, triage, request, q_plan)
     result.plan.check_budget(opts.budget)
     if opts.dry_run:
         return result

@@ -91,13 +91,18 @@ def register_kind(kind: SourceKind) -> None:
         _kinds[kind.name] = kind
 
 
-def _all_kinds() -> list[SourceKind]:
+def load_builtin_kinds() -> None:
     global _loaded
     with _lock:
         if not _loaded:
             for module in BUILTIN:
                 importlib.import_module(module)
             _loaded = True
+
+
+def _all_kinds() -> list[SourceKind]:
+    load_builtin_kinds()
+    with _lock:
         builtin = [k for k in _kinds.values() if type(k).__module__ in BUILTIN]
         others = [k for k in _kinds.values() if type(k).__module__ not in BUILTIN]
     # Kinds registered from outside are tried first; plain text stays the last resort.

@@ -18,14 +18,14 @@ from typing import Any
 
 from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
 from ghost.ingest.samples import Sample, load_samples
-from ghost.models.batch import BatchStore, collect_batches
+from ghost.jobs.collect import CollectBatchesJob
+from ghost.jobs.episode import EpisodeJob
+from ghost.jobs.runner import Hooks, JobRun
+from ghost.models.batch import BatchStore
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
 from ghost.options import RunOptions
 from ghost.providers import endpoint_for
-from ghost.session import Session
-from ghost.sources import Source, load_transcript_source
-from ghost.tokens import counter_for
 from ghost.workspace.config import WorkspaceConfig
 from ghost.workspace.lock import workspace_lock
 from ghost.workspace.state import (
@@ -130,19 +130,14 @@ def _collect_orphans(config: WorkspaceConfig, batches: BatchStore, names: set[st
     orphans = [r for r in batches.pending() if r.owner and r.owner not in names]
     if not orphans:
         return
-    session = Session("run", _options(config, None, True))
-    session.ledger.on_spend = spent
+    run = JobRun(CollectBatchesJob(orphans), _options(config, None, True), Hooks(spent=spent))
     try:
-        for record in orphans:
-            stage = session.stage_for(f"batch {record.model}", record.model)
-            collect_batches(session.runner, stage, batches, [record])
+        run.execute()
     except Exception as exc:  # a provider hiccup must not stop the episodes; next run retries
         log.warning("batches of removed episodes not collected yet: %s", exc)
-    finally:
-        session.close("ok")
-    report.spent += session.ledger.spent
+    report.spent += run.ledger.spent
     say(f"batches of removed episodes: {len(orphans)} looked at, "
-        f"${session.ledger.spent:.4f} billed")
+        f"${run.ledger.spent:.4f} billed")
 
 
 def _check_keys(config: WorkspaceConfig) -> None:
@@ -192,22 +187,17 @@ def _options(config: WorkspaceConfig, budget: float | None, batch: bool) -> RunO
 
 def _process(config: WorkspaceConfig, job: Job, report: RunReport,
              say: Callable[[str], None], spent: Callable[[float], None]) -> EpisodeState:
-    session = Session("run", _options(config, job.budget, job.batch))
-    session.ledger.on_spend = spent
-    if session.batch is not None:
-        session.batch.owner = job.name
+    run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
+                            summary_words=config.summary_words, essay_words=config.essay_words),
+                 _options(config, job.budget, job.batch),
+                 Hooks(spent=spent, say=say, batch_owner=job.name))
     entry = EpisodeState(job.digest, FAILED, updated=now())
-    status = "failed"
     try:
-        info = session.info("map")
-        source = load_transcript_source(job.path, chunk_tokens=session.options.chunk_tokens,
-                                        count_tokens=counter_for(info.tokenizer,
-                                                                 info.token_margin))
-        session.add_input(job.path, source.text, kind="transcript")
-        entry.outputs = _make_outputs(config, session, source, job, say)
-        entry.status, status = DONE, "ok"
+        run.execute(config.outputs / _stem(job))
+        entry.outputs = [str(p) for p in run.written]
+        entry.status = DONE
     except BatchPending as exc:
-        entry.status, entry.batch_ids, status = WAITING, exc.batch_ids, "waiting"
+        entry.status, entry.batch_ids = WAITING, exc.batch_ids
         entry.error = str(exc)
     except (BudgetError, BudgetExceeded) as exc:
         entry.status, entry.error = OVER_BUDGET, str(exc)
@@ -217,42 +207,18 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
         log.debug("%s: unexpected error", job.name, exc_info=True)  # the traceback with -v
         entry.error = f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)"
     finally:
-        session.close(status)
-        ledger = session.ledger.to_dict()
+        ledger = run.ledger.to_dict()
         report.ledgers[job.name] = ledger
-        report.spent += session.ledger.spent
-        entry.cost_usd = round(session.ledger.spent, 6)
+        report.spent += run.ledger.spent
+        entry.cost_usd = round(run.ledger.spent, 6)
         for stage, totals in ledger["stages"].items():
             say(f"{job.name} {stage} {totals['calls']} calls, {totals['cached']} cached, "
                 f"${totals['cost_usd'] or 0:.4f}")
     return entry
 
 
-def _make_outputs(config: WorkspaceConfig, session: Session, source: Source, job: Job,
-                  say: Callable[[str], None]) -> list[str]:
-    from ghost.jobs.essay import notes_document, write_essay
-    from ghost.jobs.summarize import summarize
-    from ghost.write.atomic import write_text_atomic
-    from ghost.write.markdown import write_document
-
-    written: list[str] = []
-    stem = str(Path(job.name).with_suffix("")) if not Path(job.name).is_absolute() \
-        else source.path.stem
-    (config.outputs / stem).parent.mkdir(parents=True, exist_ok=True)
-    meta = {"generator": "ghost", "source": str(source.path)}
-    if "summary" in config.make:
-        summary = summarize(session, source, words=config.summary_words)
-        target = config.outputs / f"{stem}.summary.md"
-        write_document(target, summary.text, meta)
-        written.append(str(target))
-    if "essay" in config.make:
-        essay = write_essay(session, source, job.samples, words=config.essay_words)
-        target = config.outputs / f"{stem}.essay.md"
-        notes = config.outputs / f"{stem}.essay.notes.md"
-        style = essay.style.verdict if essay.style is not None else None
-        write_document(target, essay.text, {**meta, "samples_used": len(essay.pack.samples)
-                                            if essay.pack else 0, "style_verdict": style})
-        write_text_atomic(notes, notes_document(essay, source))
-        written += [str(target), str(notes)]
-        say(f"{job.name} style: {style}")
-    return written
+def _stem(job: Job) -> Path:
+    """Where an episode's outputs go under the outputs folder: its path under the inbox
+    (`season2/ep1.txt` → `season2/ep1`), or its file name for an inbox given as a path."""
+    name = Path(job.name)
+    return name.with_suffix("") if not name.is_absolute() else Path(job.path.stem)
