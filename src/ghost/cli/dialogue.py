@@ -49,7 +49,7 @@ def dialogue(
       ghost dialogue --a anthropic:claude-haiku-4-5 --b openai:gpt-4o-mini \\
           --prompt-file opening.txt --turns 10 --dry-run    # plan and cost; no call
       ghost dialogue --a openai:gpt-4o --b anthropic:claude-opus-5-5 --prompt-file p.txt \\
-          --system-b "Answer in two sentences." --budget 0.25
+          --system-b "Answer in two sentences." --budget 0.50
 
     Each model keeps its own side of the history: A sees the prompt, its replies and B's; B
     sees A's replies as the user's. The transcript (Timestamp, one line per model, Prompt,
