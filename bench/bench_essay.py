@@ -19,14 +19,14 @@ import tempfile
 from pathlib import Path
 
 from ghost.ingest.samples import load_samples
-from ghost.jobs.essay import write_essay
+from ghost.jobs.essay import EssayJob
+from ghost.jobs.runner import JobRun
 from ghost.ledger import usage_cost
+from ghost.models.catalog import load_catalog
 from ghost.models.protocol import Usage
 from ghost.options import RunOptions
 from ghost.reduce.collapse import join_notes
-from ghost.session import Session
-from ghost.sources import load_transcript_source
-from ghost.tokens import count_tokens, counter_for
+from ghost.tokens import count_tokens
 
 # the loopback stand-in lives with the tests, outside the ghost package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -60,18 +60,18 @@ def realistic_notes(provider: str, body: dict) -> str | None:
 
 
 def one_run(transcript: Path, cache_dir: Path) -> dict:
-    session = Session("essay", RunOptions(cache_dir=cache_dir))
-    info = session.info("map")
-    source = load_transcript_source(transcript, chunk_tokens=4000,
-                                    count_tokens=counter_for(info.tokenizer, info.token_margin))
     samples, _ = load_samples(HAMILTON)
-    result = write_essay(session, source, samples)
+    job = EssayJob(transcript, samples)
+    run = JobRun(job, RunOptions(cache_dir=cache_dir))
+    result = run.execute()
+    source = job.source
+    assert source is not None
+    info = load_catalog().resolve(load_catalog().defaults["map"])
+    reduce_info = load_catalog().resolve(load_catalog().defaults["reduce"])
     notes_tokens = count_tokens(join_notes(result.notes.notes), info.tokenizer,
                                 info.token_margin)
-    session.close("ok")
-    stages = session.ledger.to_dict()["stages"]
-    essay_usage = session.ledger.stages["essay"].usage
-    reduce_info = session.info("reduce")
+    stages = run.ledger.to_dict()["stages"]
+    essay_usage = run.ledger.stages["essay"].usage
     no_cache = Usage(essay_usage.prompt_tokens, essay_usage.output_tokens)
     other = sum(s["cost_usd"] or 0 for name, s in stages.items() if name != "essay")
     source_tokens = count_tokens(source.text, info.tokenizer, info.token_margin)
@@ -85,7 +85,7 @@ def one_run(transcript: Path, cache_dir: Path) -> dict:
         "notes_tokens": notes_tokens,
         "strong_input_tokens_incl_samples": essay_usage.prompt_tokens,
         "strong_reads_of_the_source_share": round(notes_tokens / source_tokens, 3),
-        "cost_usd": round(session.ledger.spent, 4),
+        "cost_usd": round(run.ledger.spent, 4),
         "cost_without_prompt_caching_usd": round(other + (usage_cost(reduce_info, no_cache)
                                                           or 0), 4),
     }

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ghost.jobs.profile import ProfileRequest, build_profile
+from ghost.jobs.profile import ProfileJob, ProfileRequest
+from ghost.jobs.runner import JobRun
 from ghost.options import RunOptions
-from ghost.session import Session
 
 # the loopback stand-in lives with the tests, outside the ghost package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -51,18 +51,18 @@ def main() -> None:
         sys.exit(0)
     with StandIn(responder=model_like) as server, tempfile.TemporaryDirectory() as tmp:
         os.environ.update(server.env("bench-key"))
-        session = Session("profile", RunOptions(cache_dir=Path(tmp)))
+        run = JobRun(ProfileJob(ProfileRequest(ARCHIVE, "Brian Ripley", [QUERY],
+                                               max_threads=40)),
+                     RunOptions(cache_dir=Path(tmp)))
         started = time.perf_counter()
-        result = build_profile(session, ProfileRequest(ARCHIVE, "Brian Ripley", [QUERY],
-                                                       max_threads=40))
+        result = run.execute()
         seconds = time.perf_counter() - started
-        session.close("ok")
         from ghost.narrow.index import MailIndex
 
         with MailIndex(Path(tmp) / "mail") as index:
             chars = index.conn.execute("SELECT sum(length(body)) FROM messages").fetchone()[0]
     mailbox_tokens = ARCHIVE.stat().st_size // 4  # raw mbox bytes / 4, the stand-in's measure
-    stages = session.ledger.to_dict()["stages"]
+    stages = run.ledger.to_dict()["stages"]
     cheap_in = sum(stages[s]["input_tokens"] for s in ("triage", "map") if s in stages)
     strong_in = stages["reduce"]["input_tokens"] + stages["reduce"]["cache_read_tokens"]
     print(json.dumps({
@@ -74,7 +74,7 @@ def main() -> None:
         "strong_model_input_tokens": strong_in,
         "cheap_share_of_mailbox": round(cheap_in / mailbox_tokens, 5),
         "strong_share_of_mailbox": round(strong_in / mailbox_tokens, 6),
-        "stages": stages, "estimated_cost_usd": round(session.ledger.spent, 4),
+        "stages": stages, "estimated_cost_usd": round(run.ledger.spent, 4),
     }, indent=2))
 
 

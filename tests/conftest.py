@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,44 +29,28 @@ def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-# --- an in-process fake model for pipeline unit tests (the SDK paths use the HTTP stand-in) ---
+# --- the in-process `fake:` provider for unit tests (the SDK paths use the HTTP stand-in) ---
 
-import threading  # noqa: E402
-
+from fake_provider import PROVIDER as FAKE  # noqa: E402  (registers the fake: provider)
+from fake_provider import FakeModel  # noqa: E402
 from ghost.models.catalog import load_catalog  # noqa: E402
-from ghost.models.protocol import Completion, Request, Usage  # noqa: E402
 from ghost.models.runner import Stage  # noqa: E402
 
 
-class FakeModel:
-    """Answers from a queue, else echoes lines that hold FACT markers; records every request."""
-
-    def __init__(self, spec: str = "anthropic:claude-haiku-4-5"):
-        self.spec = spec
-        self.history: list[Request] = []
-        self._queue: list[str | Exception] = []
-        self._lock = threading.Lock()
-
-    def enqueue(self, *replies: str | Exception) -> None:
-        self._queue.extend(replies)
-
-    def complete(self, request: Request) -> Completion:
-        with self._lock:
-            self.history.append(request)
-            reply = self._queue.pop(0) if self._queue else None
-        if isinstance(reply, Exception):
-            raise reply
-        if reply is None:
-            text = request.messages[-1].text
-            facts = [line.strip() for line in text.splitlines() if "FACT-" in line]
-            reply = "\n".join(f"- {f}" for f in facts) or "NOTHING"
-        words = len((request.system + request.messages[-1].text).split())
-        return Completion(reply, Usage(words, len(reply.split())), self.spec, "end_turn")
-
-
 def fake_stage(name: str = "map", spec: str = "anthropic:claude-haiku-4-5") -> Stage:
-    model = FakeModel(spec)
-    return Stage(name, model, load_catalog().resolve(spec), "fake")
+    """A stage on a fake model; with a real model's spec, the fake plays it (its prices,
+    context and thinking allowance) without a network."""
+    info = load_catalog().resolve(spec)
+    model = FAKE.build(info, None, 0) if info.provider == "fake" else FakeModel(spec)
+    return Stage(name, model, info, "local")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake_provider() -> Iterator[None]:
+    """Every test starts with the fake: provider's default replies."""
+    FAKE.reset()
+    yield
+    FAKE.reset()
 
 
 @pytest.fixture
@@ -75,7 +60,6 @@ def fake_model() -> FakeModel:
 
 # --- the loopback API stand-in, driven through the real SDKs via base URL ---
 
-from collections.abc import Iterator  # noqa: E402
 
 from standin import StandIn  # noqa: E402
 
