@@ -9,17 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, TEST_KEY
+from conftest import FIXTURES
 
 from ghost.errors import ConfigError, InputError
 from ghost.models.protocol import Message, Request
 from ghost.options import RunOptions
-from ghost.screen import categories as cats
 from ghost.screen import classify as sc
 from ghost.screen import examples as ex
 from ghost.screen import guard
 from ghost.session import Session
-from ghost.templates import Templates
 from standin import RecordedRequest, StandIn
 
 EXAMPLES = FIXTURES / "screen" / "examples.jsonl"
@@ -97,42 +95,6 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 # ------------------------------------------------------------------ replies and categories
-
-
-def default_categories() -> cats.Categories:
-    return cats.load_categories(Templates())
-
-
-@pytest.mark.parametrize("raw, letter, noted", [
-    ("A", "A", False), (" b. ", "B", False), ("**C**", "C", False), ('"c"', "C", False),
-    ("C\n", "C", False), ("Answer: C", "C", True), ("I would say A", "A", True),
-    ("A or C", "B", True), ("", "B", True), ("D", "B", True), ("7", "B", True),
-    ("I'm sorry, I can't help with that.", "B", True), ("ok", "B", True),
-])
-def test_parse_reply(raw: str, letter: str, noted: bool) -> None:
-    reading = cats.parse_reply(raw, default_categories())
-    assert reading.category.letter == letter
-    assert (reading.note is not None) == noted
-    if letter == "B" and noted:
-        assert "treated as B (borderline)" in (reading.note or "")
-
-
-def test_default_categories_and_actions() -> None:
-    cats = default_categories()
-    assert [(c.letter, c.label, c.action) for c in cats.items] == [
-        ("A", "ok", "pass"), ("B", "borderline", "caution"), ("C", "refuse", "cancel")]
-    assert cats.fallback.letter == "B"
-
-
-@pytest.mark.parametrize("text, message", [
-    ("A | ok | pass | fine\nB | bad | explode | no", "action must be one of"),
-    ("A | ok | pass | fine\nC | no | cancel | no", "needs a caution category"),
-    ("A | ok | pass | fine\nA | again | caution | x", "used twice"),
-    ("A ok pass", "expected"),
-])
-def test_bad_categories_are_config_errors(text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        cats.parse_categories(text)
 
 
 def test_categories_can_be_overridden_by_templates(tmp_path: Path, standin: StandIn) -> None:
@@ -400,68 +362,3 @@ def test_a_call_cancelled_before_it_starts_never_runs() -> None:
     early = guard._Background(lambda: ran.append(2), "early")
     early.future.result(timeout=5)
     assert early.cancel() is True and ran == [2]
-
-
-# ------------------------------------------------------------------ CLI
-
-
-def screen_cli(*args: object):
-    from typer.testing import CliRunner
-
-    from ghost.cli.screen import app
-
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture
-def source_file(tmp_path: Path) -> Path:
-    path = tmp_path / "episode.txt"
-    path.write_text("A caller says the mayor took bribes from a developer.\n")
-    return path
-
-
-def test_cli_prints_letter_and_label(standin: StandIn, source_file: Path, tmp_path: Path) -> None:
-    standin.responder = Script("B")
-    result = screen_cli(source_file, "--cache-dir", tmp_path / "c")
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "B borderline"
-    assert "screen" in result.stderr  # the ledger table
-
-
-def test_cli_json_with_examples_and_verbose(standin: StandIn, source_file: Path,
-                                            tmp_path: Path) -> None:
-    standin.responder = Script("C")
-    result = screen_cli(source_file, "--cache-dir", tmp_path / "c", "--examples", EXAMPLES,
-                        "--similarity", "lexical", "--top-k", "2", "--json",
-                        "--screen-model", "openai:gpt-4o-mini")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["letter"] == "C" and report["label"] == "refuse"
-    assert report["action"] == "cancel" and report["model"] == "openai:gpt-4o-mini"
-    assert report["examples_file"]["bad_lines"] == 5
-    assert report["examples"][0]["line"] == 3
-    assert "skipped 5 bad line(s)" in result.stderr
-    assert TEST_KEY not in result.output
-    verbose = screen_cli(source_file, "--cache-dir", tmp_path / "c", "--examples", EXAMPLES,
-                         "--similarity", "lexical", "-v")
-    assert verbose.exit_code == 0, verbose.output
-    assert verbose.stdout.strip() == "C refuse"
-    assert "example line 3 [B]" in verbose.stderr and "line 4: not JSON" in verbose.stderr
-
-
-def test_cli_malformed_reply_is_b_with_a_note(standin: StandIn, source_file: Path,
-                                              tmp_path: Path) -> None:
-    standin.responder = lambda provider, body: "As an AI"
-    result = screen_cli(source_file, "--cache-dir", tmp_path / "c")
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "B borderline" and "note:" in result.stderr
-
-
-def test_cli_input_errors_exit_2(standin: StandIn, source_file: Path, tmp_path: Path) -> None:
-    missing = screen_cli(source_file, "--examples", tmp_path / "none.jsonl",
-                         "--cache-dir", tmp_path / "c")
-    assert missing.exit_code == 2 and "no such file" in missing.stderr
-    assert screen_cli(tmp_path / "absent.txt").exit_code == 2
-    bad = screen_cli(source_file, "--similarity", "fuzzy", "--cache-dir", tmp_path / "c")
-    assert bad.exit_code == 2 and "--similarity" in bad.stderr
-    assert standin.calls(status=None) == 0

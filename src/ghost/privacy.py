@@ -82,7 +82,9 @@ def datamark(text: str) -> str:
 
 def is_local_endpoint(endpoint: str) -> bool:
     """True for in-process models and servers on this machine or a private network."""
-    if endpoint == "local":  # the Stage.endpoint of in-process models
+    from ghost.providers import IN_PROCESS
+
+    if endpoint == IN_PROCESS:
         return True
     host = urlsplit(endpoint).hostname if "://" in endpoint else endpoint
     if host in (None, "localhost"):

@@ -19,7 +19,7 @@ from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import key_alternative
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.options import RunOptions
-from ghost.providers import build_model, endpoint_for
+from ghost.providers import IN_PROCESS, build_model, endpoint_for
 from ghost.templates import Templates
 
 
@@ -91,7 +91,7 @@ class Session:
                                     alternative=key_alternative(self.command))
             model = build_model(info, endpoint=endpoint)
             self._stages[name] = Stage(name, model, info,
-                                       endpoint.host if endpoint else "local")  # in-process
+                                       endpoint.host if endpoint else IN_PROCESS)
         return self._stages[name]
 
     def is_cached(self, info: ModelInfo, digest: str) -> bool:

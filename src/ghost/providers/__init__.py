@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ghost.models.protocol import Model
 
 DEFAULT_TIMEOUT = 600.0
+# What the manifest and the privacy checks call the endpoint of a model run in-process.
+IN_PROCESS = "local"
 
 # The providers that ship with ghost, by the module that registers each.
 BUILTIN = {"anthropic": "ghost.providers.anthropic", "openai": "ghost.providers.openai",
