@@ -161,16 +161,6 @@ def setup(quiet: bool, verbose: int, log_file: str | None = None) -> None:
     configure_logging(verbose, quiet, secret_values(), log_file)
 
 
-def progress_callback(console: Console, label: str, total: int) -> Callable[..., None]:
-    done = [0]
-
-    def tick(*_: object) -> None:
-        done[0] += 1
-        console.progress(label, done[0], total)
-
-    return tick
-
-
 # (parameter name, annotation, default) of the options every model-running command takes
 SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("citations", Citations, "flag"), ("map_model", MapModel, None),

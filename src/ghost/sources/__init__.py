@@ -154,11 +154,6 @@ def source_title(path: Path, *, with_folder: bool = False) -> str:
     return title[:120] or "untitled"
 
 
-def load_text_source(path: Path, *, chunk_tokens: int,
-                     count_tokens: Callable[[str], int]) -> Source:
-    return load_source(path, Reading(chunk_tokens, count_tokens), kind="text")
-
-
 def load_transcript_source(path: Path, *, chunk_tokens: int, count_tokens: Callable[[str], int],
                            fmt: str | None = None, keep_filler: bool = False) -> Source:
     return load_source(path, Reading(chunk_tokens, count_tokens, fmt=fmt,
