@@ -49,23 +49,44 @@ def test_render_segment() -> None:
     assert render_segment(Segment(None, None, None, "Hi.")) == "Hi."
 
 
-def test_packs_whole_segments_greedily() -> None:
+def test_packs_whole_segments_within_the_budget() -> None:
     segs = timed(10)  # each renders as 5 words + stamp + speaker = 7 "tokens"
     chunks = chunk_segments(segs, max_tokens=21, count_tokens=words)
-    assert [c.index for c in chunks] == [0, 1, 2, 3]
-    assert [c.text.count(SEPARATOR) + 1 for c in chunks] == [3, 3, 3, 1]
+    assert [c.index for c in chunks] == list(range(len(chunks))) and len(chunks) >= 4
+    assert all(1 <= c.text.count(SEPARATOR) + 1 <= 3 for c in chunks)
     assert all(c.tokens == words(c.text) <= 21 for c in chunks)
     assert SEPARATOR.join(c.text for c in chunks) == SEPARATOR.join(map(render_segment, segs))
 
 
+def test_boundaries_depend_on_content_not_position() -> None:
+    """An edit moves only the boundaries next to it: chunks away from it are unchanged."""
+    segs = timed(200, size=30)
+    before = chunk_segments(segs, max_tokens=300, count_tokens=words)
+    assert chunk_segments(segs, max_tokens=300, count_tokens=words) == before
+    sizes = [c.tokens for c in before[:-1]]
+    assert min(sizes) >= 0.25 * 300 and max(sizes) <= 300
+    edited = list(segs)
+    edited[100] = Segment(edited[100].start, edited[100].end, edited[100].speaker,
+                          edited[100].text + " and forty more words" * 10)
+    after = chunk_segments(edited, max_tokens=300, count_tokens=words)
+    old = {(c.label, c.text) for c in before}
+    changed = [c for c in after if (c.label, c.text) not in old]
+    assert 1 <= len(changed) <= 3
+    grown = chunk_segments(segs + timed(230, size=30)[200:], max_tokens=300, count_tokens=words)
+    kept = {(c.label, c.text) for c in grown}
+    assert all((c.label, c.text) in kept for c in before[:-1])  # only the last one grows
+
+
 def test_time_ranges_labels_and_timestamps() -> None:
     chunks = chunk_segments(timed(10), max_tokens=21, count_tokens=words)
-    first, last = chunks[0], chunks[-1]
-    assert (first.start, first.end) == (0.0, 30.0)
-    assert first.label == "00:00:00–00:00:20"  # last segment's start: a stamp in the text
-    assert first.timestamps == frozenset({"00:00:00", "00:00:10", "00:00:20"})
+    first = next(c for c in chunks if c.text.count(SEPARATOR) >= 1)  # two or more segments
+    stamps = sorted(first.timestamps)
+    n = len(stamps)
+    assert first.end == first.start + 10.0 * n
+    assert first.label == f"{stamps[0]}–{stamps[-1]}"  # last segment's start: a stamp shown
     assert first.speakers == ("Ann", "Bob")
-    assert (last.start, last.end, last.label) == (90.0, 100.0, "00:01:30")
+    last = chunks[-1]
+    assert last.end == 100.0 and last.label.endswith("00:01:30")
     assert all(f"[{ts}]" in c.text for c in chunks for ts in c.timestamps)
 
 
@@ -80,7 +101,8 @@ def test_end_unknown_uses_last_start() -> None:
 def test_plain_segments_are_parts() -> None:
     segs = [Segment(None, None, None, " ".join(["word"] * 8)) for _ in range(4)]
     chunks = chunk_segments(segs, max_tokens=16, count_tokens=words)
-    assert [c.label for c in chunks] == ["part 1", "part 2"]
+    assert [c.label for c in chunks] == [f"part {n + 1}" for n in range(len(chunks))]
+    assert len(chunks) >= 2
     assert all(c.start is None and c.end is None and c.timestamps == frozenset() for c in chunks)
     assert all(c.speakers == () for c in chunks)
 

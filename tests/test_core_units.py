@@ -81,7 +81,7 @@ def test_template_override_dir_wins_file_by_file(tmp_path) -> None:
     prompt = Templates(tmp_path).render("summarize-map", title="T", part=1, parts=1,
                                         label="L1-L1", text="x")
     assert prompt.system == "CUSTOM T"
-    assert "Part 1 of 1" in prompt.user  # user.md still comes from the built-ins
+    assert "Citation label for this part: [L1-L1]" in prompt.user  # user.md: the built-in
 
 
 def test_template_missing_variable_is_a_config_error() -> None:

@@ -1,10 +1,13 @@
-"""Pack transcript segments into token-bounded chunks that keep their timestamps."""
+"""Pack transcript segments into token-bounded chunks that keep their timestamps, ending
+each chunk where its content says (ghost/chunk/boundaries.py), so edits move few boundaries.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ghost.chunk.boundaries import ends_after, forced_end
 from ghost.errors import InputError
 from ghost.ingest.transcripts import Segment, format_timestamp
 
@@ -39,7 +42,7 @@ def render_segment(segment: Segment) -> str:
 
 def chunk_segments(segments: Sequence[Segment], *, max_tokens: int,
                    count_tokens: Callable[[str], int], overlap_segments: int = 0) -> list[Chunk]:
-    """Greedily pack whole segments into chunks of at most `max_tokens`.
+    """Pack whole segments into chunks of at most `max_tokens`, cut where the content says.
 
     A segment too big for one chunk is split into pieces that keep its start, end and
     speaker. With `overlap_segments`, each chunk repeats up to that many segments from the
@@ -60,12 +63,17 @@ def chunk_segments(segments: Sequence[Segment], *, max_tokens: int,
         carry = units[max(0, i - overlap_segments):i]
         fresh = [units[i]]
         total = sum(u.tokens for u in carry) + units[i].tokens + sep_tokens * len(carry)
-        while i + len(fresh) < len(units):
+        sizes = [total]  # the chunk's size after each of `fresh`
+        while i + len(fresh) < len(units) and not ends_after(fresh[-1].text, fresh[-1].tokens,
+                                                             total, max_tokens):
             nxt = units[i + len(fresh)]
             if total + sep_tokens + nxt.tokens > max_tokens:
+                fresh = fresh[:forced_end([(u.text, u.tokens) for u in fresh], sizes,
+                                          max_tokens)]
                 break
             fresh.append(nxt)
             total += sep_tokens + nxt.tokens
+            sizes.append(total)
         # Counts of the parts are an estimate of the count of the whole; check the whole.
         while True:
             text = SEPARATOR.join(u.text for u in [*carry, *fresh])
