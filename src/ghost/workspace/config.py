@@ -1,20 +1,32 @@
-"""ghost.toml: where episodes arrive, the samples, what to make, models and budgets."""
+"""ghost.toml: where episodes arrive, the samples, what to make, models and budgets.
+
+Parsed strictly (pydantic models, one per section): an unknown section or key, a wrong type
+or an out-of-range value is a one-line ConfigError, never silently ignored."""
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import glob
-import math
+import json
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ghost.errors import ConfigError
 from ghost.options import MIN_CHUNK_TOKENS
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 CONFIG_NAME = "ghost.toml"
-OUTPUT_KINDS = ("essay", "summary")
+OutputKind = Literal["essay", "summary"]
+OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".vtt", ".srt")
 
 EXAMPLE = '''\
@@ -108,16 +120,9 @@ class WorkspaceConfig:
             return here.as_posix()
 
 
-def _get(table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...],
-         default: Any = None) -> Any:
-    value = table.get(section, {}).get(key, default)
-    if value is not None and not isinstance(value, kind):
-        raise ConfigError(f"ghost.toml: [{section}] {key} has the wrong type "
-                          f"({type(value).__name__})")
-    return value
-
-
 def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
+    """Read and check ghost.toml: an unknown section or key, a wrong type or an out-of-range
+    value is a ConfigError of one line naming the file and the `[section] key`."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no workspace config here; create one with `ghost init`")
@@ -125,46 +130,190 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         table = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    root = path.resolve().parent
-    inbox = _get(table, "episodes", "inbox", str)
-    samples = _get(table, "samples", "folder", str)
-    if not inbox:
+    try:
+        parsed = GhostToml.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_one_line(exc)}") from None
+    if not parsed.episodes.inbox:
         raise ConfigError(f"{path}: [episodes] inbox is missing")
-    make = tuple(_get(table, "outputs", "make", list, ["essay"]))
-    unknown = [m for m in make if m not in OUTPUT_KINDS]
-    if unknown or not make:
-        raise ConfigError(f"{path}: [outputs] make must list some of {', '.join(OUTPUT_KINDS)}")
+    samples = parsed.samples.folder
+    make = tuple(parsed.outputs.make)
     if "essay" in make and not samples:
         raise ConfigError(f"{path}: [samples] folder is needed to make essays")
-    cache = _get(table, "run", "cache_dir", str)
-    config = WorkspaceConfig(
-        root=root, inbox=inbox, samples=root / (samples or "."),
-        outputs=root / _get(table, "outputs", "folder", str, "out"), make=make,
-        map_model=_get(table, "models", "map", str),
-        reduce_model=_get(table, "models", "reduce", str),
-        base_url=_get(table, "models", "base_url", str),
-        budget_per_run=_money(_get(table, "budget", "per_run", (int, float)), path, "per_run"),
-        budget_per_month=_money(_get(table, "budget", "per_month", (int, float)), path,
-                                "per_month"),
-        batch=bool(_get(table, "run", "batch", bool, False)),
-        concurrency=_count(table, path, "run", "concurrency", 8, 1),
-        chunk_tokens=_count(table, path, "run", "chunk_tokens", 4000, MIN_CHUNK_TOKENS),
-        cache_dir=root / cache if cache else root / "cache",
-        essay_words=_count(table, path, "outputs", "essay_words", 700, 1),
-        summary_words=_count(table, path, "outputs", "summary_words", 600, 1),
+    root = path.resolve().parent
+    models, budget, run = parsed.models, parsed.budget, parsed.run
+    return WorkspaceConfig(
+        root=root, inbox=parsed.episodes.inbox, samples=root / (samples or "."),
+        outputs=root / parsed.outputs.folder, make=make,
+        map_model=models.map, reduce_model=models.reduce, base_url=models.base_url,
+        budget_per_run=budget.per_run, budget_per_month=budget.per_month,
+        batch=run.batch, concurrency=run.concurrency, chunk_tokens=run.chunk_tokens,
+        cache_dir=root / (run.cache_dir or "cache"),
+        essay_words=parsed.outputs.essay_words, summary_words=parsed.outputs.summary_words,
     )
-    return config
 
 
-def _count(table: dict[str, Any], path: Path, section: str, key: str, default: int,
-           least: int) -> int:
-    value = int(_get(table, section, key, int, default))
-    if value < least:
-        raise ConfigError(f"{path}: [{section}] {key} must be at least {least}")
-    return value
+# --- the schema: one strict model per section; WorkspaceConfig above is what the code uses ---
 
 
-def _money(value: float | None, path: Path, key: str) -> float | None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{path}: [budget] {key} must be a positive amount of US dollars")
-    return float(value) if value is not None else None
+class _Section(BaseModel):
+    # strict: TOML already has types, so "yes" is not a bool and 8.0 is not a count.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Count = Annotated[int, Field(ge=1)]
+Dollars = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Episodes(_Section):
+    inbox: str | None = None
+
+
+class Samples(_Section):
+    folder: str | None = None
+
+
+class Outputs(_Section):
+    folder: str = "out"
+    make: list[OutputKind] = Field(default_factory=lambda: list[OutputKind](["essay"]),
+                                   min_length=1)
+    essay_words: Count = 700
+    summary_words: Count = 600
+
+
+class Models(_Section):
+    map: str | None = None
+    reduce: str | None = None
+    base_url: str | None = None
+
+
+class Budget(_Section):
+    per_run: Dollars | None = None
+    per_month: Dollars | None = None
+
+
+class Run(_Section):
+    batch: bool = False
+    concurrency: Count = 8
+    chunk_tokens: Annotated[int, Field(ge=MIN_CHUNK_TOKENS)] = 4000
+    cache_dir: str | None = None
+
+
+class GhostToml(_Section):
+    episodes: Episodes = Field(default_factory=Episodes)
+    samples: Samples = Field(default_factory=Samples)
+    outputs: Outputs = Field(default_factory=Outputs)
+    models: Models = Field(default_factory=Models)
+    budget: Budget = Field(default_factory=Budget)
+    run: Run = Field(default_factory=Run)
+
+
+SECTIONS = {name: cast(type[_Section], info.annotation)
+            for name, info in GhostToml.model_fields.items()}
+
+# What a setting must be, when its type alone does not say it well.
+_NEEDS = {
+    ("outputs", "make"): f"must list some of {', '.join(OUTPUT_KINDS)}",
+    ("budget", "per_run"): "must be a positive amount of US dollars",
+    ("budget", "per_month"): "must be a positive amount of US dollars",
+}
+_TYPE_NEEDS = {
+    "string_type": "must be a string (in quotes)",
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "list_type": "must be a list",
+}
+
+
+def _one_line(exc: ValidationError) -> str:
+    """pydantic's report as one line about the first problem (`[section] key ...`)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    problems = {tuple(e["loc"][:2]) for e in errors}
+    left = len(problems) - 1
+    more = f" (and {left} more problem{'s' * (left > 1)})" if left else ""
+    return _problem(first) + more
+
+
+def _problem(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"]]
+    value = error["input"]
+    if len(loc) == 1:
+        return _top_level(loc[0], value, error["type"])
+    section, key = loc[0], loc[1]
+    if error["type"] == "extra_forbidden":
+        return _unknown_key(section, key)
+    needs = _NEEDS.get((section, key))
+    if needs is None:
+        if error["type"] == "greater_than_equal":
+            needs = f"must be at least {error.get('ctx', {}).get('ge')}"
+        else:
+            needs = _TYPE_NEEDS.get(error["type"], f"is not valid ({error['msg']})")
+    if len(loc) > 2:  # an item of a list: `make = ["poem"]`
+        return f"[{section}] {key} {needs}, got {json.dumps(value, default=str)} in the list"
+    hint = f" (write [{json.dumps(value)}])" if error["type"] == "list_type" and isinstance(
+        value, str) else ""
+    return f"[{section}] {key} {needs}, got {_describe(value)}{hint}"
+
+
+def _top_level(name: str, value: Any, kind: str) -> str:
+    if kind != "extra_forbidden":  # a known section given as a value: `budget = 2`
+        return f"{name} must be a section ([{name}] on a line of its own), got {_describe(value)}"
+    if isinstance(value, dict):
+        near = _nearest(name, SECTIONS)
+        hint = f"did you mean [{near}]?" if near else "the sections are " + ", ".join(
+            f"[{s}]" for s in SECTIONS)
+        return f"[{name}] is not a section; {hint}"
+    home = _home(name)
+    hint = (f"did you mean [{home[0]}] {home[1]}?" if home
+            else "settings go under a section such as [run]")
+    return f"{name} is outside any section; {hint}"
+
+
+def _unknown_key(section: str, key: str) -> str:
+    keys = SECTIONS[section].model_fields
+    near = _nearest(key, keys)
+    if near:
+        return f"[{section}] {key} is not a setting; did you mean {near}?"
+    home = _home(key)
+    if home:
+        return f"[{section}] {key} is not a setting; did you mean [{home[0]}] {home[1]}?"
+    return f"[{section}] {key} is not a setting; [{section}] takes {', '.join(keys)}"
+
+
+def _nearest(word: str, choices: Iterable[str]) -> str | None:
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return by_lower[found[0]] if found else None
+
+
+def _home(key: str) -> tuple[str, str] | None:
+    """The section holding `key` (or the setting nearest to it), for a key put in the wrong
+    place."""
+    for section, model in SECTIONS.items():
+        if key in model.model_fields:
+            return section, key
+    for section, model in SECTIONS.items():
+        near = _nearest(key, model.model_fields)
+        if near:
+            return section, near
+    return None
+
+
+def _describe(value: Any) -> str:
+    """A TOML value as a user would recognise it in the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = json.dumps(value if len(value) <= 40 else value[:37] + "...", ensure_ascii=False)
+        return f"the string {text}"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date too
+        return f"the date/time {value.isoformat()}"
+    return type(value).__name__
