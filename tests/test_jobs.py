@@ -144,3 +144,47 @@ def test_a_source_kind_added_from_outside_is_detected_and_cited(tmp_path: Path) 
 def test_an_unknown_kind_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown kind of source 'pdf'"):
         load_source(tmp_path, Reading(100, len), kind="pdf")
+
+
+def test_a_mailbox_read_as_mail_is_cited_by_message_id(tmp_path: Path) -> None:
+    box = tmp_path / "team.mbox"
+    box.write_text(
+        "From sam@acme.example Mon Feb  3 09:00:00 2025\nMessage-ID: <m1@acme.example>\n"
+        "From: Sam <sam@acme.example>\nSubject: Offsite\nDate: Mon, 03 Feb 2025 09:00:00 +0000"
+        "\n\nFACT-OFFSITE is in Lisbon. My card 4111 1111 1111 1111.\n\n")
+    FAKE.responders["fake:cheap"] = lambda request: (
+        "- the offsite is in Lisbon [<m1@acme.example>] and in Porto [<m9@acme.example>]")
+    run = JobRun(SummarizeJob([box], kind="mail"), options(tmp_path))
+    result = run.execute()
+    assert result.plan.source["kind"] == "mail" and result.plan.source["messages"] == 1
+    assert result.notes.citations.unknown == ["<m9@acme.example>"]  # not in the mailbox
+    sent = FAKE.models["fake:cheap"].history[0].messages[-1].text
+    assert "Message-ID: <m1@acme.example>" in sent and "4111 1111" in sent  # fake: is local
+    assert JobRun(SummarizeJob([box]), options(tmp_path, dry_run=True)).execute() \
+        .plan.source["kind"] == "text"  # an mbox is read as mail only when asked
+
+
+def test_a_failed_essay_keeps_the_paid_summary_in_ghost_run(tmp_path: Path) -> None:
+    from test_run_workspace import workspace
+
+    config = workspace(tmp_path, extra='[models]\nmap = "fake:cheap"\nreduce = "fake:strong"')
+    FAKE.responders["fake:strong"] = lambda request: (
+        ModelCallError("the essay call failed") if request.stage == "essay" else None)
+    result = run_cli("run", "-c", config, "--json")
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["processed"] == {"ep1.txt": "failed"}
+    summary = (tmp_path / "out" / "ep1.summary.md").read_text()
+    assert "FACT-EP1" in summary and "cost_usd" not in summary  # same front matter each run
+    assert not (tmp_path / "out" / "ep1.essay.md").exists()
+
+
+def test_a_dialogue_does_not_depend_on_the_default_models(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    retired = tmp_path / "models.toml"
+    retired.write_text('[models."anthropic:claude-opus-5-5"]\nretired = true\n')
+    monkeypatch.setenv("GHOST_MODELS", str(retired))
+    result = run_cli("dialogue", "--a", "fake:cheap", "--b", "fake:strong", "--turns", "2",
+                     "--prompt", "Hello FACT-HI", "--cache-dir", tmp_path / "c",
+                     "-o", tmp_path / "chat.txt")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "chat.txt").read_text().count("FACT-HI") >= 2

@@ -94,6 +94,11 @@ class Session:
                                        endpoint.host if endpoint else IN_PROCESS)
         return self._stages[name]
 
+    def spec_used(self, role: str) -> str | None:
+        """The model a stage of this run really called (or read from the cache), if any."""
+        stage = self._stages.get(role)
+        return stage.info.spec if stage is not None else None
+
     def is_cached(self, info: ModelInfo, digest: str) -> bool:
         if self.cache is None:
             return False

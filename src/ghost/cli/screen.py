@@ -48,7 +48,8 @@ def screen(
     A reply that is not one category letter counts as B (borderline), with a note.
     """
     from ghost.errors import InputError
-    from ghost.jobs.runner import JobRun
+    from ghost.ingest.text import read_text
+    from ghost.jobs.runner import Hooks, JobRun
     from ghost.jobs.screen import ScreenJob
     from ghost.screen.examples import SIMILARITY
 
@@ -61,12 +62,10 @@ def screen(
         options = c.run_options(
             map_model=None, base_url=base_url, cache_dir=cache_dir, no_cache=no_cache,
             budget=budget, patience=patience, templates=templates, models_file=models_file)
-        run = JobRun(ScreenJob(file, examples, top_k, similarity, screen_model), options)
+        job = ScreenJob(file, read_text(file), examples, top_k, similarity, screen_model,
+                        verbose=bool(verbose))
+        run = JobRun(job, options, Hooks(say=console.info))
         result = run.execute()
-    example_set = result.examples
-    if example_set is not None and example_set.bad_lines:
-        console.info(f"{examples}: skipped {example_set.bad_lines} bad line(s)"
-                     + (f" ({'; '.join(example_set.problems)})" if verbose else ""))
     if as_json:
         console.report({"command": "screen", **result.to_dict(),
                         "ledger": run.ledger.to_dict(),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.jobs.runner import Document
-from ghost.models.batch import BatchRecord, BatchStore, collect_batches
+from ghost.models.batch import BatchRecord, collect_batches
 from ghost.plan import Plan
 from ghost.session import Session
 
@@ -29,7 +29,8 @@ class CollectBatchesJob:
     command: str = "run"
 
     def run(self, session: Session) -> CollectResult:
-        store = session.batch or BatchStore(session.cache_dir)
+        store = session.batch
+        assert store is not None, "collect batches in a session opened with batch=True"
         for record in self.records:
             stage = session.stage_for(f"batch {record.model}", record.model)
             collect_batches(session.runner, stage, store, [record])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.ingest.samples import Sample
-from ghost.jobs.essay import EssayResult, essay_documents, write_essay
+from ghost.jobs.essay import EssayResult, essay_documents, samples_used, write_essay
 from ghost.jobs.runner import Document
 from ghost.jobs.summarize import SummaryResult, read_sources, summarize
 from ghost.plan import Plan
@@ -44,10 +44,11 @@ class EpisodeJob:
     summary_words: int = 600
     essay_words: int = 700
     command: str = "run"
+    done: EpisodeResult | None = None  # the parts finished so far
 
     def run(self, session: Session) -> EpisodeResult:
         source, = read_sources(session, [self.path], kind="transcript")
-        result = EpisodeResult(Plan(source.describe()), source)
+        result = self.done = EpisodeResult(Plan(source.describe()), source)
         if "summary" in self.make:
             result.summary = summarize(session, source, words=self.summary_words)
             result.plan.stages += result.summary.plan.stages
@@ -60,14 +61,26 @@ class EpisodeJob:
 
     def documents(self, result: EpisodeResult, target: Path,
                   front: dict[str, Any]) -> list[Document]:
-        """`target` is the outputs' stem: `out/season2/ep1` → `out/season2/ep1.summary.md`."""
+        """`target` is the outputs' stem: `out/season2/ep1` → `out/season2/ep1.summary.md`.
+
+        The front matter holds what does not change from run to run (no cost, no call
+        counts), so re-writing an episode's outputs leaves them as they were."""
         target.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"generator": "ghost", "source": str(result.source.path)}
         documents = []
         if result.summary is not None:
             documents.append(Document(target.with_name(target.name + ".summary.md"),
-                                      result.summary.text, front))
+                                      result.summary.text, meta))
         if result.essay is not None:
-            documents += essay_documents(result.essay, result.source,
-                                         target.with_name(target.name + ".essay.md"), front,
-                                         samples_available=len(self.samples))
+            style = result.essay.style.verdict if result.essay.style is not None else None
+            documents += essay_documents(
+                result.essay, result.source, target.with_name(target.name + ".essay.md"),
+                {**meta, "samples_used": samples_used(result.essay), "style_verdict": style})
         return documents
+
+    def finished_documents(self, target: Path, front: dict[str, Any]) -> list[Document]:
+        """The summary when the essay after it failed: it was paid for."""
+        if self.done is None or self.done.summary is None:
+            return []
+        return self.documents(EpisodeResult(self.done.plan, self.done.source,
+                                            self.done.summary), target, front)

@@ -206,15 +206,15 @@ def notes_path(output: Path) -> Path:
     return output.with_name(output.stem + ".notes.md")
 
 
-def essay_documents(result: EssayResult, source: Source, target: Path, front: dict[str, Any],
-                    *, samples_available: int) -> list[Document]:
-    """The essay at `target`, with its front matter, and its notes file beside it."""
-    meta = {**front, "samples_used": len(result.pack.samples) if result.pack else 0,
-            "samples_available": samples_available}
-    if result.style is not None:
-        meta["style_verdict"] = result.style.verdict
+def essay_documents(result: EssayResult, source: Source, target: Path,
+                    meta: dict[str, Any]) -> list[Document]:
+    """The essay at `target`, with `meta` as its front matter, and its notes file beside it."""
     return [Document(target, result.text, meta),
             Document(notes_path(target), notes_document(result, source))]
+
+
+def samples_used(result: EssayResult) -> int:
+    return len(result.pack.samples) if result.pack else 0
 
 
 @dataclass
@@ -243,5 +243,8 @@ class EssayJob:
     def documents(self, result: EssayResult, target: Path,
                   front: dict[str, Any]) -> list[Document]:
         assert self.source is not None
-        return essay_documents(result, self.source, target, front,
-                               samples_available=len(self.samples))
+        meta = {**front, "samples_used": samples_used(result),
+                "samples_available": len(self.samples)}
+        if result.style is not None:
+            meta["style_verdict"] = result.style.verdict
+        return essay_documents(result, self.source, target, meta)

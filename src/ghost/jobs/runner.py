@@ -7,13 +7,16 @@ Every command and `ghost run` go through `JobRun`; it is the only place a `Sessi
     run.status, run.ledger.spent    # ("ok", 0.0)
 
 `execute(target)` writes the job's documents (for summarize, one file at `target`; for an
-essay, the essay and its notes beside it) whole or not at all, after the job has succeeded and
-never on a dry run. The run keeps its ledger, status and manifest path even when the job
-raises, so a caller can still report what a failed run spent.
+essay, the essay and its notes beside it), each whole or not at all, after the job has
+succeeded and never on a dry run; a job that finishes in parts (`ghost run`'s summary, then
+essay) may keep the documents of the parts done before a failure (`KeepsFinished`). The run
+keeps its ledger, status and manifest path even when the job raises, so a caller can still
+report what a failed run spent.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ from ghost.ledger import Ledger
 from ghost.options import RunOptions
 from ghost.plan import Plan
 from ghost.session import Session
+
+log = logging.getLogger(__name__)
 
 
 class JobResult(Protocol):
@@ -50,6 +55,12 @@ class Document:
         if self.front is None:
             return write_text_atomic(self.path, self.text)
         return write_document(self.path, self.text, self.front)
+
+
+class KeepsFinished(Protocol):
+    """A job whose finished parts are worth writing even when a later part fails."""
+
+    def finished_documents(self, target: Path, front: dict[str, Any]) -> list[Document]: ...
 
 
 class Job(Protocol[R]):
@@ -100,25 +111,38 @@ class JobRun(Generic[R]):
                     self.written.append(document.write())
             status = "ok"
             return result
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        except BatchPending:
-            status = "waiting"
+        except BaseException as exc:
+            status = ("interrupted" if isinstance(exc, KeyboardInterrupt) else
+                      "waiting" if isinstance(exc, BatchPending) else "failed")
+            if target is not None and not self.options.dry_run:
+                self._keep_finished(session, target)
             raise
         finally:
             self.status = status
             self.manifest = session.close(status)
 
+    def _keep_finished(self, session: Session, target: Path) -> None:
+        keeps = getattr(self.job, "finished_documents", None)
+        if keeps is None:
+            return
+        try:
+            for document in keeps(target, front_matter(session, None)):
+                self.written.append(document.write())
+        except Exception:  # the job's own failure is the one to report
+            log.warning("could not keep the finished parts", exc_info=True)
 
-def front_matter(session: Session, plan: Plan) -> dict[str, Any]:
-    """The run facts every document starts with; jobs add their own."""
+
+def front_matter(session: Session, plan: Plan | None) -> dict[str, Any]:
+    """The run facts every document starts with (the models its stages really used); jobs
+    add their own or keep fewer."""
     ledger = session.ledger
+    source = plan.source if plan is not None else {}
+    used = {f"{role}_model": spec for role in ("map", "reduce")
+            if (spec := session.spec_used(role)) is not None}
     return {
         "generator": "ghost",
-        "source": plan.source.get("source") or plan.source.get("mailbox"),
-        "map_model": session.info("map").spec,
-        "reduce_model": session.info("reduce").spec,
+        "source": source.get("source") or source.get("mailbox"),
+        **used,
         "calls": ledger.calls,
         "input_tokens": sum(s.usage.prompt_tokens for s in ledger.stages.values()),
         "output_tokens": sum(s.usage.output_tokens for s in ledger.stages.values()),

@@ -1,6 +1,7 @@
 """ghost screen: one category letter for a text, from the cheap model (see ghost/screen/).
 
-    job = ScreenJob(Path("corpora/episode-042.txt"))
+    path = Path("corpora/episode-042.txt")
+    job = ScreenJob(path, read_text(path))
     result = JobRun(job, RunOptions()).execute()
     result.verdict.letter, result.verdict.label    # ("A", "ok")
 """
@@ -38,26 +39,30 @@ class ScreenResult:
 @dataclass
 class ScreenJob:
     path: Path
+    text: str
     examples_file: Path | None = None
     top_k: int = DEFAULT_K
     similarity: str = "auto"
     screen_model: str | None = None
     command: str = "screen"
     examples: ExampleSet | None = None  # as loaded, once the job has run
+    verbose: bool = False               # say why each bad example line was skipped
 
     def run(self, session: Session) -> ScreenResult:
-        from ghost.ingest.text import read_text
         from ghost.screen.categories import load_categories
         from ghost.screen.examples import load_examples
 
-        text = read_text(self.path)
-        session.add_input(self.path, text)
+        session.add_input(self.path, self.text)
         if self.examples_file is not None:
             letters = load_categories(session.templates).letters
-            self.examples = load_examples(self.examples_file, letters=letters,
-                                          similarity=self.similarity)
-        requests = plan_screen(session, text, spec=self.screen_model, examples=self.examples,
-                               k=self.top_k)
+            examples = self.examples = load_examples(self.examples_file, letters=letters,
+                                                     similarity=self.similarity)
+            if examples.bad_lines:
+                why = f" ({'; '.join(examples.problems)})" if self.verbose else ""
+                session.say(f"{self.examples_file}: skipped {examples.bad_lines} bad "
+                            f"line(s){why}")
+        requests = plan_screen(session, self.text, spec=self.screen_model,
+                               examples=self.examples, k=self.top_k)
         # Like every job: refuse up front (exit 2) when the estimate exceeds --budget.
         plan = Plan({"input": str(self.path)}, [screen_stage_plan(session, requests)])
         plan.check_budget(session.options.budget)

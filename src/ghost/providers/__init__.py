@@ -100,15 +100,6 @@ def register(provider: Provider, *, table: Mapping[str, Any] | None = None) -> N
     forget_loaded_tables()
 
 
-def unregister(name: str) -> None:
-    from ghost.models.catalog import forget_loaded_tables
-
-    with _lock:
-        _registered.pop(name, None)
-        _tables.pop(name, None)
-    forget_loaded_tables()
-
-
 def provider_names() -> list[str]:
     with _lock:
         return list(dict.fromkeys([*BUILTIN, *_registered]))

@@ -2,7 +2,8 @@
 between messages when long), each message headed by its Message-ID, cited as [<id@host>].
 
 `ghost profile` reads mail through its index (ghost/narrow/) to choose threads; this kind
-reads a whole, small mailbox straight through, secrets masked when `Reading.mask` is set."""
+reads a whole, small mailbox straight through, secrets masked when `Reading.mask` is set. It
+is read when a job asks for it by name (`SummarizeJob([box], kind="mail")`), never guessed."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def is_mail_folder(path: Path) -> bool:
 
 class MailKind(SourceKind):
     name = "mail"
+    detected = False  # an mbox is text too: read as mail only when asked (kind="mail")
 
     def detects(self, path: Path) -> bool:
         if path.is_dir():
