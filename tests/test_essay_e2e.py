@@ -141,3 +141,38 @@ def test_screen_cancels_on_c_and_cautions_on_b(tmp_path: Path, monkeypatch, lett
         if essays:
             system = json.dumps(sent[0]["system"])
             assert ("flagged the source as" in system) == (letter == "B")
+
+
+def test_the_dry_run_shows_the_very_samples_sent_and_what_was_left_out(
+        standin: StandIn, tmp_path: Path) -> None:
+    transcript = REPO / "corpora" / "episode-042.txt"
+    args = ("--samples-budget", "4000", "--json")
+    dry = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--dry-run", *args)
+    assert dry.exit_code == 0, dry.output
+    planned = json.loads(dry.stdout)
+    assert 0 < len(planned["samples_used"]) < 12
+    left_out = [n for n in planned["plan"]["notes"] if "left out" in n]
+    assert left_out and f"{12 - len(planned['samples_used'])} of 12 left out" in left_out[0]
+    real = run_essay(CORPUS_SAMPLES, transcript, tmp_path, *args)
+    assert real.exit_code == 0, real.output
+    sent = json.loads(real.stdout)
+    assert sent["samples_used"] == planned["samples_used"]
+    titles = [s["title"] for s in sent["samples_used"]]
+    prompt = json.dumps(essay_requests(standin)[-1])
+    assert all(title in prompt for title in titles)
+
+
+def test_the_sample_pack_has_a_default_cap(tmp_path: Path) -> None:
+    folder = tmp_path / "essays"
+    folder.mkdir()
+    for n in range(60):  # ~60 essays of ~3,500 tokens: more than the 150,000-token cap
+        body = " ".join(f"Essay {n} sentence {k} on pricing, hiring and the craft." for k in
+                        range(300))
+        (folder / f"2026-01-{n % 28 + 1:02d}-essay-{n}.md").write_text(f"# Essay {n}\n\n{body}\n")
+    result = run_essay(folder, REPO / "corpora" / "episode-042.txt", tmp_path, "--dry-run",
+                       "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["samples_available"] == 60
+    assert 0 < report["samples_tokens"] <= 150_000 and len(report["samples_used"]) < 60
+    assert any("150,000 tokens" in note for note in report["plan"]["notes"])

@@ -188,3 +188,23 @@ def test_a_dialogue_does_not_depend_on_the_default_models(tmp_path: Path,
                      "-o", tmp_path / "chat.txt")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "chat.txt").read_text().count("FACT-HI") >= 2
+
+
+@pytest.mark.parametrize("collapse, expected", [(None, "fake:cheap"), ("fake:strong",
+                                                                       "fake:strong")])
+def test_notes_too_long_for_the_reduce_model_are_condensed_by_the_map_model(
+        tmp_path: Path, collapse: str | None, expected: str) -> None:
+    small = tmp_path / "models.toml"
+    small.write_text('[models."fake:small"]\ncontext = 14000\nmax_output = 2000\n'
+                     'input = 5.0\noutput = 25.0\n')
+    path = episode(tmp_path / "ep.txt", "FACT-LONG " + "detail " * 60, minutes=40)
+    opts = RunOptions(cache_dir=tmp_path / "cache", map_model="fake:cheap",
+                      reduce_model="fake:small", collapse_model=collapse,
+                      models_file=str(small), chunk_tokens=800)
+    for spec in ("fake:cheap", "fake:strong"):
+        FAKE.responders[spec] = lambda request: (
+            "- condensed [00:00:00]" if request.stage == "collapse" else None)
+    run = JobRun(SummarizeJob([path]), opts)
+    result = run.execute()
+    assert result.notes.collapse_rounds >= 1
+    assert run.ledger.stages["collapse"].model == expected

@@ -17,6 +17,7 @@ from ghost.manifest import Manifest
 from ghost.models.batch import BatchStore
 from ghost.models.catalog import ModelInfo, load_catalog
 from ghost.models.keys import key_alternative
+from ghost.models.protocol import Model
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.options import RunOptions
 from ghost.providers import IN_PROCESS, build_model, endpoint_for
@@ -41,6 +42,7 @@ class Session:
         self.runner = Runner(self.ledger, self.cache, self.manifest,
                              concurrency=options.concurrency, patience=options.patience)
         self._stages: dict[str, Stage] = {}
+        self._models: dict[str, tuple[Model, str]] = {}  # by spec: the adapter and its host
         self.batch: BatchStore | None = None
         if options.batch and not options.dry_run:
             self.batch = BatchStore(self.cache_dir)
@@ -68,13 +70,19 @@ class Session:
         return tick
 
     def info(self, role: str) -> ModelInfo:
-        """Model info for a role ("map" or "reduce"): the option, else the table's default."""
-        spec = getattr(self.options, f"{role}_model", None) or self.catalog.defaults[role]
-        return self.catalog.resolve(spec)
+        """Model info for a role ("map", "reduce", or "collapse", which condenses notes that
+        do not fit: the map model unless --collapse-model says otherwise): the option, else
+        the table's default."""
+        spec = getattr(self.options, f"{role}_model", None)
+        if spec is None and role == "collapse":
+            return self.info("map")
+        return self.catalog.resolve(spec or self.catalog.defaults[role])
 
     def max_tokens(self, role: str) -> int:
-        """The output a role's calls may ask for: its option, capped by the model's maximum."""
-        wanted = int(getattr(self.options, f"{role}_max_tokens"))
+        """The output a role's calls may ask for: its option, capped by the model's maximum
+        (condensed notes may be as long as the reduce stage's answers)."""
+        option = "reduce" if role == "collapse" else role
+        wanted = int(getattr(self.options, f"{option}_max_tokens"))
         return min(wanted, self.info(role).max_output)
 
     def stage(self, role: str) -> Stage:
@@ -82,16 +90,19 @@ class Session:
         return self.stage_for(role, self.info(role).spec)
 
     def stage_for(self, name: str, spec: str) -> Stage:
-        """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b")."""
+        """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b");
+        stages on the same model share one adapter."""
         if name not in self._stages:
             info = self.catalog.resolve(spec)
-            # Resolved once, here: a missing key is reported with this command's own options,
-            # and the manifest names the host the adapter really calls.
-            endpoint = endpoint_for(info, self.options.base_url,
-                                    alternative=key_alternative(self.command))
-            model = build_model(info, endpoint=endpoint)
-            self._stages[name] = Stage(name, model, info,
-                                       endpoint.host if endpoint else IN_PROCESS)
+            if info.spec not in self._models:
+                # Resolved once, here: a missing key is reported with this command's own
+                # options, and the manifest names the host the adapter really calls.
+                endpoint = endpoint_for(info, self.options.base_url,
+                                        alternative=key_alternative(self.command))
+                self._models[info.spec] = (build_model(info, endpoint=endpoint),
+                                           endpoint.host if endpoint else IN_PROCESS)
+            model, host = self._models[info.spec]
+            self._stages[name] = Stage(name, model, info, host)
         return self._stages[name]
 
     def spec_used(self, role: str) -> str | None:

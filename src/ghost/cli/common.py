@@ -24,6 +24,7 @@ MODEL_HELP = "provider:model, e.g. anthropic:claude-haiku-4-5 or openai:gpt-4o-m
 
 MapModel = Annotated[str | None, typer.Option("--map-model", help=f"Cheap model that reads every chunk ({MODEL_HELP}).", envvar="GHOST_MAP_MODEL", show_default=False)]
 ReduceModel = Annotated[str | None, typer.Option("--reduce-model", help=f"Strong model that writes the result ({MODEL_HELP}).", envvar="GHOST_REDUCE_MODEL", show_default=False)]
+CollapseModel = Annotated[str | None, typer.Option("--collapse-model", help=f"Model that condenses notes too long for the reduce model [default: the map model] ({MODEL_HELP}).", envvar="GHOST_COLLAPSE_MODEL", show_default=False)]
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for openai: models (Ollama, vLLM, llama.cpp), e.g. http://localhost:11434/v1.", show_default=False)]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Cache folder [env GHOST_CACHE_DIR, default ./cache].", show_default=False)]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
@@ -164,14 +165,16 @@ def setup(quiet: bool, verbose: int, log_file: str | None = None) -> None:
 # (parameter name, annotation, default) of the options every model-running command takes
 SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("citations", Citations, "flag"), ("map_model", MapModel, None),
-    ("reduce_model", ReduceModel, None), ("base_url", BaseUrl, None),
+    ("reduce_model", ReduceModel, None), ("collapse_model", CollapseModel, None),
+    ("base_url", BaseUrl, None),
     ("cache_dir", CacheDir, None), ("no_cache", NoCache, False), ("output", Output, None),
     ("as_json", JsonReport, False), ("dry_run", DryRun, False), ("budget", Budget, None),
     ("concurrency", Concurrency, 8), ("patience", Patience, 1800.0),
     ("templates", Templates, None), ("models_file", ModelsFile, None),
     ("chunk_tokens", ChunkTokens, 4000), ("quiet", Quiet, False), ("verbose", Verbose, 0),
 )
-_RUN_OPTION_NAMES = ("citations", "map_model", "reduce_model", "base_url", "cache_dir",
+_RUN_OPTION_NAMES = ("citations", "map_model", "reduce_model", "collapse_model", "base_url",
+                     "cache_dir",
                      "no_cache", "dry_run", "budget", "concurrency", "patience", "templates",
                      "models_file", "chunk_tokens")
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TEMPLATE = "essay-write"
 SOURCES_MARK = "=== SOURCES ==="
 NOTES_SHARE = 0.25      # of the strong model's context the episode notes may take
+DEFAULT_SAMPLES_BUDGET = 150_000  # tokens of past essays in front of the strong model
 PACK_ORDER = "oldest first"
 _PARAGRAPH_SOURCE = re.compile(r"^\s*P(\d+)\s*:\s*(.*)$")
 
@@ -78,22 +79,30 @@ def split_sources(reply: str) -> tuple[str, dict[int, str]]:
     return essay.strip(), sources
 
 
-def essay_parts(session: Session, samples: Sequence[Sample], notes_text: str, source: Source,
-                *, words: int, samples_budget: int | None) -> tuple[str, str, str, SamplePack]:
-    """(system, samples part, episode part, pack) with the pack sized to what fits."""
+def sample_pack(session: Session, samples: Sequence[Sample], source: Source, *,
+                samples_budget: int | None, notes_budget: int) -> SamplePack:
+    """The samples that go in front of the strong model: at most `samples_budget` tokens
+    (DEFAULT_SAMPLES_BUDGET when None), within what the context leaves beside the most the
+    notes may take, chosen by recency and by similarity to this episode's transcript. It
+    depends on nothing a run learns on the way, so a dry run shows the very pack sent."""
     info = session.info("reduce")
     count = counter_for(info.tokenizer, info.token_margin)
+    system = session.templates.file(TEMPLATE, "system", {"target_words": 0})
+    room = info.context - session.max_tokens("reduce") - count(system) - notes_budget - 1500
+    budget = min(room, samples_budget or DEFAULT_SAMPLES_BUDGET)
+    return choose_samples(samples, budget=max(0, budget), count_tokens=count, topic=source.text)
+
+
+def essay_parts(session: Session, pack: SamplePack, notes_text: str, source: Source, *,
+                words: int) -> tuple[str, str, str]:
+    """(system, samples part, episode part) of the essay request."""
     system = session.templates.file(TEMPLATE, "system", {"target_words": words})
     episode = session.templates.file(TEMPLATE, "episode", {
         "title": source.title, "speakers": source.meta.get("speakers") or [],
         "notes": notes_text, "target_words": words})
-    output_room = session.max_tokens("reduce")
-    room = info.context - output_room - count(system) - count(episode) - 500
-    budget = min(room, samples_budget) if samples_budget else room
-    pack = choose_samples(samples, budget=max(0, budget), count_tokens=count, topic=notes_text)
     part = session.templates.file(TEMPLATE, "samples", {"samples": pack.samples,
                                                         "order": PACK_ORDER})
-    return system, part, episode, pack
+    return system, part, episode
 
 
 def cache_write_tokens(info: ModelInfo, prefix_tokens: int) -> int:
@@ -133,11 +142,16 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     requests = build_map_requests(session, source)
     stage_plans, notes_tokens = plan_notes(session, source, requests, notes_budget)
     plan = Plan(source.describe(), stage_plans)
-    # Size the pack for the plan with placeholder notes of the expected length.
-    system, samples_part, episode, pack = essay_parts(
-        session, samples, "x " * notes_tokens, source, words=words, samples_budget=samples_budget)
+    pack = sample_pack(session, samples, source, samples_budget=samples_budget,
+                       notes_budget=notes_budget)
+    system, _, _ = essay_parts(session, pack, "", source, words=words)
     count = counter_for(info.tokenizer, info.token_margin)
     plan.source["samples"] = f"{len(pack.samples)} of {pack.available} ({pack.tokens:,} tokens)"
+    if not pack.complete:
+        plan.notes.append(
+            f"samples: {pack.available - len(pack.samples)} of {pack.available} left out to "
+            f"stay within {samples_budget or DEFAULT_SAMPLES_BUDGET:,} tokens "
+            "(--samples-budget); the most recent and the most similar to this episode are in")
     prefix_tokens = count(system) + pack.tokens
     screen_plan = guarded_screen_plan(session, notes_tokens)
     if screen_plan is not None:
@@ -150,14 +164,12 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     plan.stages.append(essay_plan)
     plan.notes.append(prefix_cache_note(info, prefix_tokens, essay_plan))
     plan.check_budget(opts.budget)
-    result = EssayResult(plan)
+    result = EssayResult(plan, pack=pack)
     if opts.dry_run:
-        result.pack = pack
         return result
     result.notes = take_notes(session, source, requests, notes_budget=notes_budget)
     notes_text = join_notes(result.notes.notes)
-    system, samples_part, episode, result.pack = essay_parts(
-        session, samples, notes_text, source, words=words, samples_budget=samples_budget)
+    system, samples_part, episode = essay_parts(session, pack, notes_text, source, words=words)
     request = essay_request(system, samples_part, episode,
                             session.max_tokens("reduce"))
     reply, result.screen = final_reply(session, request, screen_text=notes_text,

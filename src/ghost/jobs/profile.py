@@ -32,11 +32,10 @@ from ghost.narrow.index import AddReport, MailIndex
 from ghost.narrow.query import compile_query
 from ghost.plan import Plan, StagePlan
 from ghost.providers import is_cloud
-from ghost.reduce.collapse import collapse_notes, join_notes
+from ghost.reduce.collapse import condense, join_notes
 from ghost.reduce.final import cite, final_reply, reduce_request
 from ghost.screen.classify import screen_spec
 from ghost.session import Session
-from ghost.tokens import counter_for
 
 TRIAGE_LETTERS = {"R": "relevant", "N": "not relevant", "S": "sensitive"}
 MAX_AUTO_QUERIES = 8
@@ -239,12 +238,8 @@ def _build(session: Session, index: MailIndex, added: AddReport,
         # Notes repeat what the mail says; a local map model saw it unmasked.
         masking = Masking(enabled=True, counts=result.masked_reduce)
         notes = [Notes(n.index, masking.apply(n.label), masking.apply(n.text)) for n in notes]
-    reduce_stage = session.stage("reduce")
-    budget = int(reduce_info.context * NOTES_SHARE)
-    result.notes, result.collapse_rounds = collapse_notes(
-        session.runner, reduce_stage, notes, session.templates, title=request.owner,
-        budget=budget, count_tokens=counter_for(reduce_info.tokenizer, reduce_info.token_margin),
-        max_tokens=session.max_tokens("reduce"))
+    result.notes, result.collapse_rounds = condense(
+        session, notes, title=request.owner, budget=int(reduce_info.context * NOTES_SHARE))
     if not result.notes:
         result.text = f"# Profile: {request.owner}\n\nNo selected thread held anything to brief."
         return result
@@ -262,8 +257,9 @@ def _build(session: Session, index: MailIndex, added: AddReport,
 
 
 def _notes_leave(session: Session, reduce_cloud: bool) -> bool:
-    """Whether the notes go to a cloud model: the strong one, or the screen's (--screen)."""
-    if reduce_cloud:
+    """Whether the notes go to a cloud model: the strong one, the one that condenses them,
+    or the screen's (--screen)."""
+    if reduce_cloud or is_cloud(session.info("collapse"), session.options.base_url):
         return True
     if not session.options.screen:
         return False

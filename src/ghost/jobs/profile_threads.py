@@ -121,7 +121,8 @@ def plan_stages(session: Session, plan: Plan, chunks: Sequence[ThreadChunk],
                                  note="upper bound: only threads triaged relevant are mapped"))
     budget = int(reduce_info.context * NOTES_SHARE)
     if notes > budget:
-        plan.stages.append(StagePlan("collapse", reduce_info, math.ceil(notes / budget), notes,
+        plan.stages.append(StagePlan("collapse", session.info("collapse"),
+                                     math.ceil(notes / budget), notes,
                                      notes // 3, note="if the notes exceed the strong model's "
                                                       "share; estimate"))
         notes = min(budget, notes // 3)

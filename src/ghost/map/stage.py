@@ -20,10 +20,10 @@ from ghost.models.batch import run_batched
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Request
 from ghost.plan import StagePlan
-from ghost.reduce.collapse import collapse_notes
+from ghost.reduce.collapse import condense
 from ghost.session import Session
 from ghost.sources import ChunkLike, Source
-from ghost.tokens import count_tokens, counter_for
+from ghost.tokens import count_tokens
 
 PROMPT_ROOM = 600  # tokens of instructions around each chunk
 MAP_TEMPLATE = "summarize-map"  # shared by summarize and essay, so both reuse cached notes
@@ -84,7 +84,8 @@ def plan_notes(session: Session, sources: Source | Sequence[Source], requests: l
     plans = [StagePlan("map", info, len(requests), tokens_in, notes, cached, discount=discount,
                        note="through the batch API" if discount else "")]
     if notes > notes_budget:
-        plans.append(StagePlan("collapse", session.info("reduce"), math.ceil(notes / notes_budget),
+        plans.append(StagePlan("collapse", session.info("collapse"),
+                               math.ceil(notes / notes_budget),
                                notes, notes // 3, note="notes exceed the budget; estimate"))
         notes = min(notes_budget, notes // 3)
     return plans, notes
@@ -114,10 +115,6 @@ def take_notes(session: Session, sources: Source | Sequence[Source], requests: l
         result.citations.unknown += report.unknown
         label = note.label if len(sources) == 1 else f"{source.title} {note.label}"
         kept.append(Notes(position, label, text))
-    reduce_stage = session.stage("reduce")
-    info: ModelInfo = reduce_stage.info
-    result.notes, result.collapse_rounds = collapse_notes(
-        session.runner, reduce_stage, kept, session.templates, title=sources_title(sources),
-        budget=notes_budget, count_tokens=counter_for(info.tokenizer, info.token_margin),
-        max_tokens=session.max_tokens("reduce"))
+    result.notes, result.collapse_rounds = condense(session, kept, title=sources_title(sources),
+                                                    budget=notes_budget)
     return result

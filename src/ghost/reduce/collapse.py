@@ -13,9 +13,28 @@ from ghost.errors import GhostError
 from ghost.map.notes import Notes
 from ghost.models.protocol import Message, Request
 from ghost.models.runner import Runner, Stage
+from ghost.session import Session
 from ghost.templates import Templates
+from ghost.tokens import counter_for
 
 MAX_ROUNDS = 8
+GROUP_ROOM = 4000        # tokens of the collapse prompt's own instructions, and a margin
+LARGEST_GROUP = 80_000   # notes per collapse call: below 100k-token prompt price tiers
+
+
+def condense(session: Session, notes: Sequence[Notes], *, title: str,
+             budget: int) -> tuple[list[Notes], int]:
+    """`collapse_notes` on the run's collapse model (the map model unless --collapse-model),
+    each call's notes kept within that model's context and under the 100k-token prompts
+    some providers price higher."""
+    stage = session.stage("collapse")
+    info, target = stage.info, session.info("reduce")
+    max_tokens = session.max_tokens("collapse")
+    group = min(budget, info.context - max_tokens - GROUP_ROOM, LARGEST_GROUP)
+    return collapse_notes(session.runner, stage, notes, session.templates, title=title,
+                          budget=budget, count_tokens=counter_for(target.tokenizer,
+                                                                  target.token_margin),
+                          max_tokens=max_tokens, group_budget=max(1000, group))
 
 
 def join_notes(notes: Sequence[Notes]) -> str:
@@ -54,8 +73,9 @@ def collapse_requests(groups: Sequence[Sequence[Notes]], templates: Templates, *
 
 def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templates: Templates,
                    *, title: str, budget: int, count_tokens: Callable[[str], int],
-                   max_tokens: int) -> tuple[list[Notes], int]:
-    """Condense `notes` until `join_notes(notes)` fits `budget` tokens. Returns (notes, rounds)."""
+                   max_tokens: int, group_budget: int | None = None) -> tuple[list[Notes], int]:
+    """Condense `notes` until `join_notes(notes)` fits `budget` tokens, `group_budget` tokens
+    of them (default `budget`) per call. Returns (notes, rounds)."""
     current = list(notes)
     rounds = 0
     size = count_tokens(join_notes(current))
@@ -65,7 +85,7 @@ def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templat
                              "rounds of condensing; use a reduce model with a larger context "
                              "(--reduce-model)")
         rounds += 1
-        groups = pack_groups(current, budget, count_tokens)
+        groups = pack_groups(current, group_budget or budget, count_tokens)
         requests = collapse_requests(groups, templates, title=title, max_tokens=max_tokens,
                                      round_no=rounds)
         # A condensed group is about half its notes: reserve that against the budget, not the

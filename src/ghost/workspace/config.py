@@ -51,6 +51,7 @@ make = ["essay", "summary"]
 [models]
 map = "anthropic:claude-haiku-4-5"
 reduce = "anthropic:claude-opus-5-5"
+# collapse = "anthropic:claude-haiku-4-5"  # condenses notes too long for reduce (default: map)
 # base_url = "http://localhost:11434/v1"   # an OpenAI-compatible server for openai: models
 
 [budget]
@@ -77,6 +78,7 @@ class WorkspaceConfig:
     make: tuple[str, ...]
     map_model: str | None = None
     reduce_model: str | None = None
+    collapse_model: str | None = None
     base_url: str | None = None
     budget_per_run: float | None = None
     budget_per_month: float | None = None
@@ -145,7 +147,8 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
     return WorkspaceConfig(
         root=root, inbox=parsed.episodes.inbox, samples=root / (samples or "."),
         outputs=root / parsed.outputs.folder, make=make,
-        map_model=models.map, reduce_model=models.reduce, base_url=models.base_url,
+        map_model=models.map, reduce_model=models.reduce, collapse_model=models.collapse,
+        base_url=models.base_url,
         budget_per_run=budget.per_run, budget_per_month=budget.per_month,
         batch=run.batch, concurrency=run.concurrency, chunk_tokens=run.chunk_tokens,
         cache_dir=root / (run.cache_dir or "cache"),
@@ -184,6 +187,7 @@ class Outputs(_Section):
 class Models(_Section):
     map: str | None = None
     reduce: str | None = None
+    collapse: str | None = None
     base_url: str | None = None
 
 
