@@ -176,3 +176,23 @@ def test_the_sample_pack_has_a_default_cap(tmp_path: Path) -> None:
     assert report["samples_available"] == 60
     assert 0 < report["samples_tokens"] <= 150_000 and len(report["samples_used"]) < 60
     assert any("150,000 tokens" in note for note in report["plan"]["notes"])
+
+
+def test_a_new_draft_re_asks_only_the_strong_model(standin: StandIn, tmp_path: Path) -> None:
+    transcript = REPO / "corpora" / "episode-042.txt"
+
+    def calls() -> tuple[int, int]:
+        essays = len(essay_requests(standin))
+        return standin.calls() - essays, essays
+
+    first = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "-o", tmp_path / "one.md")
+    assert first.exit_code == 0, first.output
+    other_calls, essays = calls()
+    assert essays == 1 and other_calls >= 1
+    second = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "2",
+                       "-o", tmp_path / "two.md")
+    assert second.exit_code == 0, second.output
+    assert calls() == (other_calls, 2)  # the map stage came from the cache
+    again = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "2", "--json")
+    assert again.exit_code == 0 and calls() == (other_calls, 2)  # draft 2 is cached too
+    assert run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "0").exit_code == 2

@@ -20,6 +20,7 @@ def essay(
     transcript: Annotated[Path, typer.Option("--transcript", help="This episode's transcript (txt with HH:MM:SS blocks, Markdown, VTT, SRT or plain).", show_default=False)],
     words: Annotated[int, typer.Option("--words", help="Target length of the essay, in words.")] = 700,
     samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of past essays to put in front of the strong model (default 150,000, within what fits its context).", show_default=False)] = None,
+    draft: Annotated[int, typer.Option("--draft", help="Which draft to write: 2, 3, … ask the strong model again for a new essay, paying for that call only (the episode's notes come from the cache); asking for a draft again replays it.")] = 1,
     fmt: c.TranscriptFormat = None,
     keep_filler: c.KeepFiller = False,
     screen: c.Screen = False,
@@ -41,6 +42,7 @@ def essay(
     """
     c.at_least("--words", words, 1)
     c.at_least("--samples-budget", samples_budget, 1)
+    c.at_least("--draft", draft, 1)
     from ghost.cli.jobs import execute
     from ghost.ingest.samples import load_samples
     from ghost.jobs.essay import EssayJob, notes_path
@@ -54,7 +56,7 @@ def essay(
         console.info(f"skipped sample {path}: {reason}")
     result = execute(ctx, EssayJob(transcript, loaded, words=words,
                                    samples_budget=samples_budget, fmt=fmt,
-                                   keep_filler=keep_filler))
+                                   keep_filler=keep_filler, draft=draft))
     if options.dry_run:
         return
     if result.pack is not None and not result.pack.complete:

@@ -128,14 +128,18 @@ def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> 
             "the estimate and --budget assume it is written")
 
 
-def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int) -> Request:
+def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int, *,
+                  draft: int = 1) -> Request:
+    """The essay call; draft 2, 3, … ask the same and are cached apart (a new draft pays for
+    this call only: the episode's notes come from the cache)."""
     return Request(system, (Message.user(Part(samples_part, cache=True),
                                          Part("\n\n" + episode_part)),),
-                   max_tokens=max_tokens, temperature=0.7, stage="essay")
+                   max_tokens=max_tokens, temperature=0.7, stage="essay",
+                   variant=f"draft {draft}" if draft > 1 else "")
 
 
 def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, words: int = 700,
-                samples_budget: int | None = None) -> EssayResult:
+                samples_budget: int | None = None, draft: int = 1) -> EssayResult:
     opts = session.options
     info = session.info("reduce")
     notes_budget = int(info.context * NOTES_SHARE)
@@ -170,8 +174,8 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     result.notes = take_notes(session, source, requests, notes_budget=notes_budget)
     notes_text = join_notes(result.notes.notes)
     system, samples_part, episode = essay_parts(session, pack, notes_text, source, words=words)
-    request = essay_request(system, samples_part, episode,
-                            session.max_tokens("reduce"))
+    request = essay_request(system, samples_part, episode, session.max_tokens("reduce"),
+                            draft=draft)
     reply, result.screen = final_reply(session, request, screen_text=notes_text,
                                        expected_output=int(words * 1.6))
     essay, sources = split_sources(reply.text)
@@ -239,6 +243,7 @@ class EssayJob:
     samples_budget: int | None = None
     fmt: str | None = None
     keep_filler: bool = False
+    draft: int = 1
     command: str = "essay"
     source: Source | None = None  # the episode as read, once the job has run
 
@@ -250,7 +255,7 @@ class EssayJob:
         for sample in self.samples:
             session.add_input(sample.path, sample.text, kind="sample")
         return write_essay(session, self.source, self.samples, words=self.words,
-                           samples_budget=self.samples_budget)
+                           samples_budget=self.samples_budget, draft=self.draft)
 
     def documents(self, result: EssayResult, target: Path,
                   front: dict[str, Any]) -> list[Document]:

@@ -44,10 +44,15 @@ class Request:
     temperature: float | None = 0.0
     cache_system: bool = False
     stage: str = "call"  # for the ledger and manifest only; not sent, not part of the cache key
+    # Not sent, but part of the cache key: tells apart requests sent alike on purpose (the
+    # second draft of an essay asks what the first asked, and wants a new answer).
+    variant: str = ""
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("stage")
+        if not data["variant"]:
+            data.pop("variant")  # so the keys of requests without one stay as they were
         return data
 
     def digest(self) -> str:
