@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -10,6 +11,17 @@ from typing import Any
 from ghost.errors import BudgetExceeded
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Usage
+
+# Input is counted offline (the model's tokenizer, else cl100k plus the table's margin) and a
+# provider may count more: a call's worst case allows a quarter more, plus a few tokens for
+# the framing of its messages.
+INPUT_SAFETY = 0.25
+FRAMING_TOKENS = 16
+
+
+def worst_input_tokens(counted: int, calls: int = 1) -> int:
+    """The most input tokens `calls` calls counted at `counted` tokens may be billed for."""
+    return math.ceil(counted * (1.0 + INPUT_SAFETY)) + FRAMING_TOKENS * calls
 
 
 @dataclass
@@ -35,35 +47,82 @@ def usage_cost(info: ModelInfo, usage: Usage, discount: float = 0.0) -> float | 
 
 
 class Ledger:
-    """Thread-safe totals per stage, plus reservations for calls in flight against a budget."""
+    """Thread-safe totals per stage, plus reservations for calls in flight against a budget.
+
+    A call reserves the most it can cost before it starts and settles for what it really cost
+    once it is done, so spent + reserved never passes the budget: it is a hard cap.
+    """
 
     def __init__(self, budget: float | None = None,
                  on_spend: Callable[[float], None] | None = None):
         self.budget = budget
         self.on_spend = on_spend  # told of every paid call at once (a crash loses no spend)
         self.stages: dict[str, StageTotals] = {}
-        self._reserved = 0.0
+        self._reserved = 0.0  # held by calls in flight (each ends in settle or release)
+        self._flying = 0
+        self._held = 0.0  # held to the end of the run: calls sent in provider batches
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
 
     @property
     def spent(self) -> float:
         return sum(s.cost for s in self.stages.values())
 
-    def reserve(self, estimate: float) -> None:
-        """Claim `estimate` dollars for a call about to start, or raise BudgetExceeded."""
+    def reserve(self, estimate: float, *, least: float | None = None,
+                wait: bool = False) -> float:
+        """Claim up to `estimate` dollars for a call about to start; returns what was claimed.
+
+        When the budget cannot cover `estimate`: with `wait`, first wait for the calls in
+        flight to settle (they hold their worst case and mostly give it back); then, if what
+        is left is at least `least`, claim all of it (the caller shrinks its call to fit);
+        else raise BudgetExceeded. The caller later settles or releases what it claimed.
+        """
         with self._lock:
-            if self.budget is not None and self.spent + self._reserved + estimate > self.budget:
-                in_flight = (f" with ${self._reserved:.4f} held for calls in flight"
-                             if self._reserved else "")
-                raise BudgetExceeded(
-                    f"budget ${self.budget:.2f} reached: spent ${self.spent:.4f}{in_flight}, "
-                    f"and the next call (about ${estimate:.4f}) would pass it; finished calls "
-                    "are cached, so re-running with a larger --budget pays only for what is left")
+            while wait and self._flying and not self._fits(estimate):
+                self._settled.wait()
+            if not self._fits(estimate):
+                left = self._left()
+                if least is None or left < least:
+                    raise BudgetExceeded(self._refusal(estimate))
+                estimate = left
             self._reserved += estimate
+            self._flying += 1
+            return estimate
+
+    def hold(self, estimate: float) -> None:
+        """Claim `estimate` dollars until the end of the run (calls sent in a provider batch,
+        billed when a later run collects them), or raise BudgetExceeded."""
+        with self._lock:
+            if not self._fits(estimate):
+                raise BudgetExceeded(self._refusal(estimate))
+            self._held += estimate
+
+    def _left(self) -> float:
+        assert self.budget is not None
+        return self.budget - self.spent - self._reserved - self._held
+
+    def _fits(self, estimate: float) -> bool:
+        # a nano-dollar of slack: sums of floats must not refuse a call that fits exactly
+        return self.budget is None or estimate <= self._left() + 1e-9
+
+    def _refusal(self, estimate: float) -> str:
+        assert self.budget is not None
+        held = [f"${self._reserved:.4f} held for calls in flight"] if self._flying else []
+        held += [f"${self._held:.4f} for calls sent in batches"] if self._held else []
+        in_flight = f" with {' and '.join(held)}" if held else ""
+        return (f"budget ${self.budget:.2f} reached: spent ${self.spent:.4f}{in_flight}, and "
+                f"the next call (up to ${estimate:.4f}) could pass it; finished calls are "
+                "cached, so re-running with a larger --budget pays only for what is left")
 
     def release(self, estimate: float) -> None:
         with self._lock:
-            self._reserved = max(0.0, self._reserved - estimate)
+            self._unreserve(estimate)
+
+    def _unreserve(self, estimate: float) -> None:
+        self._flying = max(0, self._flying - 1)
+        # With nothing in flight nothing is held: no float dust left to refuse a call with.
+        self._reserved = max(0.0, self._reserved - estimate) if self._flying else 0.0
+        self._settled.notify_all()
 
     def settle(self, estimate: float, stage: str, info: ModelInfo, usage: Usage, *,
                discount: float = 0.0) -> None:
@@ -73,7 +132,7 @@ class Ledger:
         neither and starts a call the budget cannot pay for.
         """
         with self._lock:
-            self._reserved = max(0.0, self._reserved - estimate)
+            self._unreserve(estimate)
             cost = self._record(stage, info, usage, cached=False, discount=discount)
         self._tell(cost)
 

@@ -11,7 +11,8 @@ Replies are deterministic: `STANDIN <8 hex of sha256 of the message text>` then 
 `- <line>` per line of the last user message that carries the marker (`FACT-...` by
 default), so a fact planted in the input can be followed to the next stage. Scripted
 replies (`enqueue`), a `responder` callback, injected faults (`fail_every`, `fail_next`),
-latency, prompt-caching usage, streaming (SSE) and both batch APIs are simulated.
+latency, prompt-caching usage, streaming (SSE) and both batch APIs are simulated;
+`StandIn(bill="max_tokens")` bills every reply its request's whole max_tokens (the worst case).
 
 With `tests/` on the path, `python -m standin --port 8765` serves until Ctrl-C.
 

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .calls import BILLS
 from .replies import DEFAULT_MARKER
 from .server import StandIn, logger
 
@@ -25,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--cache-min-tokens", type=int, default=1024)
     parser.add_argument("--batch-ready-after", type=float, default=0.0)
+    parser.add_argument(
+        "--bill", choices=BILLS, default="usage",
+        help="max_tokens: bill every reply its request's whole max_tokens (the worst case)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     standin = StandIn(
@@ -35,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache_min_tokens=args.cache_min_tokens,
         openai_cache_min_tokens=args.cache_min_tokens,
         batch_ready_after=args.batch_ready_after,
+        bill=args.bill,
     )
     with standin:
         logger.info("stand-in listening on %s", standin.url)

@@ -229,7 +229,10 @@ def anthropic_content(model: str, shaped: Shaped) -> list[JSON]:
 
 
 def anthropic_output_tokens(model: str, shaped: Shaped) -> int:
-    """Billed output: the text's tokens plus, for a thinking model, the thinking's."""
+    """Billed output: the text's tokens plus, for a thinking model, the thinking's (or, when
+    the stand-in bills every call its max_tokens, that)."""
+    if shaped.billed is not None:
+        return shaped.billed
     if not thinks(model):
         return shaped.output_tokens
     text_tokens = shaped.output_tokens if shaped.text else 0

@@ -41,16 +41,33 @@ from .replies import (
 Responder = Callable[[str, dict[str, Any]], "str | None"]
 """`fn(provider, body)`: a reply text, or None for the default reply."""
 
+BILLS = ("usage", "max_tokens")
+"""How replies bill output: the tokens written (and thought), or the request's whole max_tokens
+(Anthropic: the max_tokens sent, thinking included; OpenAI: max_completion_tokens / max_tokens)."""
 
-def max_tokens_of(provider: str, body: Mapping[str, Any]) -> int | None:
-    """The tokens left for the reply text: max_tokens, less the thinking of a thinking model."""
+
+def validate_bill(bill: str) -> str:
+    if bill not in BILLS:
+        raise ValueError(f"bill must be one of {', '.join(BILLS)}, not {bill!r}")
+    return bill
+
+
+def asked_tokens(provider: str, body: Mapping[str, Any]) -> int | None:
+    """The output a request lets the server bill: its whole max_tokens."""
     if provider == ANTHROPIC:
-        limit = int(body["max_tokens"])
-        return max(0, limit - THINKING_TOKENS) if thinks(str(body["model"])) else limit
+        return int(body["max_tokens"])
     value = body.get("max_completion_tokens")
     if value is None:
         value = body.get("max_tokens")
     return int(value) if value is not None else None
+
+
+def max_tokens_of(provider: str, body: Mapping[str, Any]) -> int | None:
+    """The tokens left for the reply text: max_tokens, less the thinking of a thinking model."""
+    limit = asked_tokens(provider, body)
+    if provider == ANTHROPIC and limit is not None and thinks(str(body["model"])):
+        return max(0, limit - THINKING_TOKENS)
+    return limit
 
 
 def stop_sequences_of(provider: str, body: Mapping[str, Any]) -> list[str]:
@@ -74,7 +91,9 @@ class ModelCalls:
         marker: re.Pattern[str],
         cache_min_tokens: int,
         openai_cache_min_tokens: int,
+        bill: str = "usage",
     ) -> None:
+        self.bill = validate_bill(bill)
         self._lock = lock
         self._marker = marker
         self._scripted: list[tuple[str, str | None]] = []
@@ -165,9 +184,12 @@ class ModelCalls:
         if text is None:
             text = default_reply(parts, self._marker)
         shaped = shape_reply(text, max_tokens_of(provider, body), stop_sequences_of(provider, body))
+        if self.bill == "max_tokens":
+            shaped.billed = asked_tokens(provider, body)
+        output = shaped.billed if shaped.billed is not None else shaped.output_tokens
         with self._lock:
             if provider == ANTHROPIC:
                 cache = self._anthropic_cache.account(body["model"], parts)
-                return shaped, anthropic_usage(cache, shaped.output_tokens, tier)
+                return shaped, anthropic_usage(cache, output, tier)
             cached = self._openai_cache.account(body["model"], parts)
-        return shaped, openai_usage(sum(p.tokens for p in parts), cached, shaped.output_tokens)
+        return shaped, openai_usage(sum(p.tokens for p in parts), cached, output)

@@ -29,6 +29,7 @@ class Shaped:
     reason: str
     stop_sequence: str | None
     output_tokens: int
+    billed: int | None = None  # output tokens to bill instead (StandIn(bill="max_tokens"))
 
 
 @dataclass

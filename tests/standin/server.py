@@ -64,6 +64,10 @@ class StandIn:
         openai_cache_min_tokens: OpenAI: smallest cached prefix (then 128-token steps).
         batch_ready_after: seconds after which a batch is done when looked at.
         batch_auto_finish: False: batches stay in progress until `finish_batches()`.
+        bill: "usage" (default): replies bill the output they hold; "max_tokens": every
+            reply (direct, streamed or batched) bills its request's whole max_tokens as
+            output (Anthropic: as sent, thinking included; OpenAI: max_completion_tokens or
+            max_tokens), input as usual: the worst case a budget must survive.
         host, port: where to listen (port 0: any free port).
     """
 
@@ -77,6 +81,7 @@ class StandIn:
         openai_cache_min_tokens: int = 1024,
         batch_ready_after: float = 0.0,
         batch_auto_finish: bool = True,
+        bill: str = "usage",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -95,6 +100,7 @@ class StandIn:
             re.compile(marker) if isinstance(marker, str) else marker,
             cache_min_tokens,
             openai_cache_min_tokens,
+            bill,
         )
         self._batches = BatchStore(self._batch_generate)
         self._listener: Listener | None = None

@@ -205,7 +205,8 @@ def plan_dialogue(session: Session, setup: DialogueSetup) -> Plan:
     every turn. Turns already in the cache are read from it, cost nothing, and their real
     lengths replace the estimate."""
     infos = {s: session.catalog.resolve(setup.spec(s)) for s in SIDES}
-    stages = {s: StagePlan(STAGES[s], infos[s], 0, 0, 0) for s in SIDES}
+    stages = {s: StagePlan(STAGES[s], infos[s], 0, 0, 0, max_tokens=setup.max_tokens)
+              for s in SIDES}
     replies: list[str] = []      # the reply texts while the chain of cached turns lasts
     reply_tokens: list[int] = []  # every reply's length: real when cached, else the estimate
     per_turn: list[int] = []

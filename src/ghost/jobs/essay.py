@@ -164,7 +164,8 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, 
     essay_plan = StagePlan("essay", info, 1, prefix_tokens + notes_tokens,
                            int(words * 1.6), note="" if pack.complete else
                            "not every sample fits; recent and similar ones are chosen",
-                           cache_write_tokens=cache_write_tokens(info, prefix_tokens))
+                           cache_write_tokens=cache_write_tokens(info, prefix_tokens),
+                           max_tokens=session.max_tokens("reduce"))
     plan.stages.append(essay_plan)
     plan.notes.append(prefix_cache_note(info, prefix_tokens, essay_plan))
     plan.check_budget(opts.budget)

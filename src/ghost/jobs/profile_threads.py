@@ -76,7 +76,8 @@ def queries_plan(session: Session, info: ModelInfo, request: Request) -> StagePl
                           info.token_margin)
     return StagePlan("queries", info, 1, tokens, request.max_tokens,
                      int(session.is_cached(info, request.digest())),
-                     note="the strong model writes the searches (--auto-queries)")
+                     note="the strong model writes the searches (--auto-queries)",
+                     max_tokens=request.max_tokens)
 
 
 def _largest_threads(index: MailIndex, request: ProfileRequest) -> list[int]:
@@ -115,19 +116,21 @@ def plan_stages(session: Session, plan: Plan, chunks: Sequence[ThreadChunk],
                                  map_info.token_margin) for r in triage)
     cached = sum(session.is_cached(map_info, r.digest()) for r in triage)
     plan.stages.append(StagePlan("triage", map_info, len(triage), triage_in, len(triage) * 2,
-                                 cached))
+                                 cached, max_tokens=max((r.max_tokens for r in triage), default=0)))
     notes = sum(expected_notes_tokens(c.tokens, session.options.map_max_tokens) for c in chunks)
     plan.stages.append(StagePlan("map", map_info, len(chunks), triage_in, notes,
-                                 note="upper bound: only threads triaged relevant are mapped"))
+                                 note="upper bound: only threads triaged relevant are mapped",
+                                 max_tokens=session.max_tokens("map")))
     budget = int(reduce_info.context * NOTES_SHARE)
     if notes > budget:
         plan.stages.append(StagePlan("collapse", session.info("collapse"),
                                      math.ceil(notes / budget), notes,
                                      notes // 3, note="if the notes exceed the strong model's "
-                                                      "share; estimate"))
+                                                      "share; estimate",
+                                     max_tokens=session.max_tokens("collapse")))
         notes = min(budget, notes // 3)
     screen = guarded_screen_plan(session, notes)
     if screen is not None:
         plan.stages.append(screen)
     plan.stages.append(StagePlan("reduce", reduce_info, 1, notes + 800,
-                                 int(request.words * 1.5)))
+                                 int(request.words * 1.5), max_tokens=session.max_tokens("reduce")))

@@ -89,7 +89,8 @@ def summarize(session: Session, sources: Source | Sequence[Source], *,
     requests = build_map_requests(session, sources)
     stage_plans, notes_tokens = plan_notes(session, sources, requests, budget)
     plan = Plan(describe(sources), stage_plans)
-    plan.stages.append(StagePlan("reduce", reduce_info, 1, notes_tokens + 800, int(words * 1.4)))
+    plan.stages.append(StagePlan("reduce", reduce_info, 1, notes_tokens + 800, int(words * 1.4),
+                                 max_tokens=session.max_tokens("reduce")))
     plan.check_budget(opts.budget)
     result = SummaryResult(plan)
     if opts.dry_run:

@@ -82,11 +82,13 @@ def plan_notes(session: Session, sources: Source | Sequence[Source], requests: l
     cached = sum(session.is_cached(info, r.digest()) for r in requests)
     discount = info.batch_discount if session.options.batch else 0.0
     plans = [StagePlan("map", info, len(requests), tokens_in, notes, cached, discount=discount,
-                       note="through the batch API" if discount else "")]
+                       note="through the batch API" if discount else "",
+                       max_tokens=session.max_tokens("map"))]
     if notes > notes_budget:
         plans.append(StagePlan("collapse", session.info("collapse"),
                                math.ceil(notes / notes_budget),
-                               notes, notes // 3, note="notes exceed the budget; estimate"))
+                               notes, notes // 3, note="notes exceed the budget; estimate",
+                               max_tokens=session.max_tokens("collapse")))
         notes = min(notes_budget, notes // 3)
     return plans, notes
 

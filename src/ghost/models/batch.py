@@ -19,7 +19,7 @@ from typing import Protocol
 from ghost.cache import ResponseCache, ensure_private_dir
 from ghost.errors import BatchPending, ConfigError, ModelCallError
 from ghost.models.protocol import Completion, Request, RetryableError
-from ghost.models.runner import Runner, Stage, call_key, estimate_cost
+from ghost.models.runner import Runner, Stage, call_key, worst_cost
 from ghost.write.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,10 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
     ids = [r.batch_id for r in ours]
     if to_submit:
         items = [(keys[i], requests[i]) for i in to_submit]
-        estimate = sum(estimate_cost(stage.info, r) for _, r in items) \
-            * (1 - stage.info.batch_discount)
-        runner.ledger.reserve(estimate)  # refuse to submit past the budget; held until the end
+        # Each call's worst case at the batch discount (a batch cannot be shortened to fit:
+        # its results are matched to their calls by the request's cache key).
+        estimate = sum(worst_cost(stage.info, r, stage.info.batch_discount) for _, r in items)
+        runner.ledger.hold(estimate)  # refuse to submit past the budget; held until the end
         batch_id = batch_model.submit_batch(items)
         store.add(BatchRecord(batch_id, stage.info.spec, requests[0].stage,
                               [cid for cid, _ in items], time.strftime("%Y-%m-%dT%H:%M:%S%z"),

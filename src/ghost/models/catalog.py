@@ -68,11 +68,19 @@ class ModelInfo:
 
     @property
     def expected_thinking(self) -> int:
-        """Thinking tokens a call is expected to bill, for estimates and budget reservations.
+        """Thinking tokens a call is expected to bill, for estimates (a budget reservation
+        takes the whole allowance: `asked_output`).
 
         At the default effort a model uses a fraction of its allowance; a quarter is ghost's
         planning figure, and the ledger records what was really billed."""
         return self.thinking_allowance // 4
+
+    def asked_output(self, max_tokens: int) -> int:
+        """The max_tokens a provider is sent for a request asking `max_tokens`: room added for
+        the model's thinking, within max_output. What a call can bill as output at most."""
+        if not self.thinking_allowance:
+            return max_tokens
+        return max(max_tokens, min(max_tokens + self.thinking_allowance, self.max_output))
 
     @property
     def spec(self) -> str:

@@ -92,6 +92,7 @@ class Completion:
     model: str = ""
     stop_reason: str = ""
     cached: bool = False  # served from ghost's own cache: no call, no cost
+    clamped_to: int | None = None  # max_tokens the budget lowered the request to (not stored)
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "usage": asdict(self.usage), "model": self.model,

@@ -7,16 +7,17 @@ worker until its retry-after has passed, so a big job backs off as one instead o
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ghost.cache import ResponseCache
 from ghost.errors import ModelCallError
-from ghost.ledger import Ledger, usage_cost
+from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
@@ -61,13 +62,85 @@ def call_key(info: ModelInfo, request_digest: str) -> str:
     return ResponseCache.key(info.provider, info.cache_name, request_digest)
 
 
-def estimate_cost(info: ModelInfo, request: Request, expected_output: int | None = None) -> float:
-    """Dollars a request should cost, before the call (0 when the model has no price)."""
+def prompt_tokens(info: ModelInfo, request: Request) -> int:
+    """The request's input tokens as ghost counts them (the model's tokenizer and margin)."""
     text = request.system + "".join(m.text for m in request.messages)
-    tokens = count_tokens(text, info.tokenizer, info.token_margin)
-    output = expected_output if expected_output is not None else request.max_tokens
-    usage = Usage(tokens, output + info.expected_thinking)
-    return usage_cost(info, usage) or 0.0
+    return count_tokens(text, info.tokenizer, info.token_margin)
+
+
+def writes_cache(info: ModelInfo, request: Request) -> bool:
+    """Whether the request marks a prefix the provider will cache (so may bill as a write)."""
+    marked = [i for i, m in enumerate(request.messages) if any(p.cache for p in m.parts)]
+    if marked:
+        last = request.messages[marked[-1]]
+        upto = max(i for i, p in enumerate(last.parts) if p.cache)
+        prefix = request.system + "".join(m.text for m in request.messages[:marked[-1]]) \
+            + "".join(p.text for p in last.parts[:upto + 1])
+    elif request.cache_system:
+        prefix = request.system
+    else:
+        return False
+    counted = count_tokens(prefix, info.tokenizer, info.token_margin)
+    return worst_input_tokens(counted) >= info.cache_min_tokens
+
+
+def worst_cost(info: ModelInfo, request: Request, discount: float = 0.0) -> float:
+    """The most a request can cost (0 when the model has no price): every input token (as
+    counted, with the ledger's safety share) at the cache-write price when it writes the
+    prompt cache (a cold cache), else at the input price, and every output token it lets the
+    provider bill: its max_tokens plus the thinking allowance the adapter adds
+    (ModelInfo.asked_output)."""
+    if info.prices is None:
+        return 0.0
+    output = info.asked_output(request.max_tokens) * info.prices.output / 1e6
+    return (_worst_input_cost(info, request) + output) * (1.0 - discount)
+
+
+def _worst_input_cost(info: ModelInfo, request: Request) -> float:
+    prices = info.prices
+    if prices is None:
+        return 0.0
+    per_token = max(prices.input, prices.cache_write) if writes_cache(info, request) \
+        else prices.input
+    return worst_input_tokens(prompt_tokens(info, request)) * per_token / 1e6
+
+
+# A shortened call must still leave room for a useful answer: at least this many tokens, and
+# at least this share of what it asked for (a thinking model: this much after its thinking).
+MIN_CLAMPED_TOKENS = 256
+MIN_CLAMPED_SHARE = 0.25
+
+
+def least_useful(info: ModelInfo, request: Request) -> int | None:
+    """The smallest max_tokens `request` may be shortened to for the budget, or None when it
+    cannot be shortened usefully (it asks for little already, or a thinking model's allowance
+    would leave no room to answer)."""
+    tokens = max(MIN_CLAMPED_TOKENS, math.ceil(request.max_tokens * MIN_CLAMPED_SHARE))
+    if info.thinking_allowance:
+        tokens = max(tokens, MIN_CLAMPED_TOKENS + 1)
+        if info.asked_output(tokens) <= info.thinking_allowance + MIN_CLAMPED_TOKENS:
+            return None  # max_output leaves no answer room after a full allowance of thinking
+    return tokens if tokens < request.max_tokens else None
+
+
+def clamped(info: ModelInfo, request: Request, dollars: float) -> Request | None:
+    """`request` with max_tokens lowered (below what it asks) as far as needed for its worst
+    case to fit `dollars`, or None when that would leave less than `least_useful`."""
+    floor, prices = least_useful(info, request), info.prices
+    if floor is None or prices is None or not prices.output:
+        return None
+    room = (dollars - _worst_input_cost(info, request)) * 1e6 / prices.output  # output it pays
+    tokens = min(request.max_tokens - 1, math.floor(room) - info.thinking_allowance)
+    while tokens >= floor and worst_cost(info, replace(request, max_tokens=tokens)) > dollars:
+        tokens -= 1  # the thinking allowance capped at max_output, or float rounding
+    return replace(request, max_tokens=tokens) if tokens >= floor else None
+
+
+def sent_request(request: Request, completion: Completion) -> Request:
+    """What was really sent for `request`: shortened when the budget clamped it."""
+    if completion.clamped_to is None:
+        return request
+    return replace(request, max_tokens=completion.clamped_to)
 
 
 class Runner:
@@ -85,27 +158,56 @@ class Runner:
 
     def call(self, stage: Stage, request: Request, *, expected_output: int | None = None,
              **manifest_extra: object) -> Completion:
-        key = call_key(stage.info, request.digest())
-        hit = self.cache.get(key) if self.cache else None
+        """One call: from the cache, else from the provider within the budget.
+
+        The call first reserves its worst case (`worst_cost`). When the budget has less left,
+        the request's max_tokens is lowered to fit (if that leaves a useful answer, see
+        `least_useful`) or BudgetExceeded is raised. `expected_output` is for plans only.
+        """
+        info = stage.info
+        key = call_key(info, request.digest())
+        hit = self._cached(stage, request, key, manifest_extra)
         if hit is not None:
-            completion = Completion.from_json(hit)
-            self.ledger.record(request.stage, stage.info, completion.usage, cached=True)
-            self._note(stage, request, key, completion, manifest_extra)
-            return completion
-        reserve = estimate_cost(stage.info, request, expected_output)
-        self.ledger.reserve(reserve)
+            return hit
+        worst = worst_cost(info, request)
+        floor = least_useful(info, request)
+        smallest = replace(request, max_tokens=floor) if floor else None
+        least = worst_cost(info, smallest) if smallest else None
+        reserve = self.ledger.reserve(worst, least=least, wait=True)
+        sent = request
+        if reserve < worst and smallest is not None:  # what is left covers `least`: shorten
+            sent = clamped(info, request, reserve) or smallest
+            key = call_key(info, sent.digest())
+            log.warning("%s: max_tokens lowered from %d to %d to stay within the budget",
+                        stage.name, request.max_tokens, sent.max_tokens)
+            hit = self._cached(stage, sent, key, manifest_extra)
+            if hit is not None:
+                self.ledger.release(reserve)
+                return replace(hit, clamped_to=sent.max_tokens)
         try:
-            completion = self._with_retries(stage, request)
+            completion = self._with_retries(stage, sent)
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
             if isinstance(billed, Usage):  # an unusable reply is still paid for
-                self.ledger.settle(reserve, request.stage, stage.info, billed)
+                self.ledger.settle(reserve, request.stage, info, billed)
             else:
                 self.ledger.release(reserve)
             raise
-        self.ledger.settle(reserve, request.stage, stage.info, completion.usage)
+        self.ledger.settle(reserve, request.stage, info, completion.usage)
         if self.cache is not None and completion.text.strip():
             self.cache.set(key, completion.to_json())
+        if sent is not request:
+            completion = replace(completion, clamped_to=sent.max_tokens)
+        self._note(stage, sent, key, completion, manifest_extra)
+        return completion
+
+    def _cached(self, stage: Stage, request: Request, key: str,
+                manifest_extra: dict[str, object]) -> Completion | None:
+        hit = self.cache.get(key) if self.cache else None
+        if hit is None:
+            return None
+        completion = Completion.from_json(hit)
+        self.ledger.record(request.stage, stage.info, completion.usage, cached=True)
         self._note(stage, request, key, completion, manifest_extra)
         return completion
 

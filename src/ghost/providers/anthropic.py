@@ -51,10 +51,7 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
 
 def max_tokens(info: ModelInfo, request: Request) -> int:
     """What the request asks for, plus room for the model's thinking (within max_output)."""
-    if not info.thinking_allowance:
-        return request.max_tokens
-    return max(request.max_tokens, min(request.max_tokens + info.thinking_allowance,
-                                       info.max_output))
+    return info.asked_output(request.max_tokens)
 
 
 def parse_message(message: Any) -> Completion:

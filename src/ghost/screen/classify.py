@@ -149,7 +149,8 @@ def screen_stage_plan(session: Session, plan: ScreenPlan) -> StagePlan:
     cached = sum(session.is_cached(info, r.digest()) for r in plan.requests)
     return StagePlan(STAGE, info, len(plan.requests),
                      sum(_request_tokens(info, r) for r in plan.requests),
-                     sum(r.max_tokens for r in plan.requests), cached)
+                     sum(r.max_tokens for r in plan.requests), cached,
+                     max_tokens=max((r.max_tokens for r in plan.requests), default=0))
 
 
 def estimate_screen(session: Session, text_tokens: int, *, spec: str | None = None,
@@ -167,7 +168,7 @@ def estimate_screen(session: Session, text_tokens: int, *, spec: str | None = No
         if examples is not None else []
     request = _screen_request(session, cats, placeholder, 1, parts, worst, max_tokens)
     return StagePlan(STAGE, info, parts, parts * _request_tokens(info, request),
-                     parts * max_tokens, note=note)
+                     parts * max_tokens, note=note, max_tokens=max_tokens)
 
 
 def run_screen(session: Session, plan: ScreenPlan) -> Verdict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ghost.models.protocol import Completion, Request
-from ghost.models.runner import Runner, Stage, call_key
+from ghost.models.runner import Runner, Stage, call_key, sent_request
 from ghost.plan import StagePlan
 from ghost.screen.categories import Action, Categories
 from ghost.screen.classify import (
@@ -163,7 +163,7 @@ def _speculate(session: Session, stage: Stage, request: Request, screen: _Backgr
         return result
     completion: Completion = main.future.result()
     if session.cache is not None and completion.text.strip():
-        key = call_key(stage.info, request.digest())
+        key = call_key(stage.info, sent_request(request, completion).digest())
         session.cache.set(key, completion.to_json())
     result.request, result.completion, result.main_call = request, completion, "used"
     return result
