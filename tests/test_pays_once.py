@@ -132,3 +132,20 @@ def test_one_new_thread_re_pays_at_most_four_cheap_calls(standin: StandIn,
     profile()
     again = map_calls(standin, TRIAGE_MARK) + map_calls(standin, NOTES_MARK)
     assert 1 <= again - cheap <= 4
+
+
+def test_two_compatible_servers_never_share_answers(tmp_path: Path) -> None:
+    """`llama3.1` on one server is not `llama3.1` on another: the cache keeps them apart."""
+    episode = hour_long(tmp_path / "ep.txt", blocks=20)
+    with StandIn() as first, StandIn() as second:
+        def run(server: StandIn) -> None:
+            result = run_cli("summarize", episode, "--map-model", "openai:llama3.1",
+                             "--reduce-model", "openai:llama3.1", "--base-url",
+                             server.openai_base_url, "--cache-dir", tmp_path / "cache")
+            assert result.exit_code == 0, result.output
+
+        run(first)
+        run(second)
+        assert first.calls() == second.calls() >= 2  # the second server was asked everything
+        run(first)
+        assert first.calls() == second.calls()  # and each server's answers are cached

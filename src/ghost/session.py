@@ -20,7 +20,7 @@ from ghost.models.keys import key_alternative
 from ghost.models.protocol import Model
 from ghost.models.runner import Runner, Stage, call_key
 from ghost.options import RunOptions
-from ghost.providers import IN_PROCESS, build_model, endpoint_for
+from ghost.providers import IN_PROCESS, build_model, endpoint_for, scoped
 from ghost.templates import Templates
 
 
@@ -76,7 +76,11 @@ class Session:
         spec = getattr(self.options, f"{role}_model", None)
         if spec is None and role == "collapse":
             return self.info("map")
-        return self.catalog.resolve(spec or self.catalog.defaults[role])
+        return self.resolve(spec or self.catalog.defaults[role])
+
+    def resolve(self, spec: str) -> ModelInfo:
+        """A model of this run: the table's row, scoped to the server this run calls."""
+        return scoped(self.catalog.resolve(spec), self.options.base_url)
 
     def max_tokens(self, role: str) -> int:
         """The output a role's calls may ask for: its option, capped by the model's maximum
@@ -93,7 +97,7 @@ class Session:
         """A callable model for any named stage (e.g. "screen", or dialogue sides "a"/"b");
         stages on the same model share one adapter."""
         if name not in self._stages:
-            info = self.catalog.resolve(spec)
+            info = self.resolve(spec)
             if info.spec not in self._models:
                 # Resolved once, here: a missing key is reported with this command's own
                 # options, and the manifest names the host the adapter really calls.

@@ -204,7 +204,7 @@ def plan_dialogue(session: Session, setup: DialogueSetup) -> Plan:
     """Calls, tokens and dollars per side. Each turn resends the history, so input grows with
     every turn. Turns already in the cache are read from it, cost nothing, and their real
     lengths replace the estimate."""
-    infos = {s: session.catalog.resolve(setup.spec(s)) for s in SIDES}
+    infos = {s: session.resolve(setup.spec(s)) for s in SIDES}
     stages = {s: StagePlan(STAGES[s], infos[s], 0, 0, 0, max_tokens=setup.max_tokens)
               for s in SIDES}
     replies: list[str] = []      # the reply texts while the chain of cached turns lasts
@@ -270,7 +270,7 @@ def prepare_dialogue(session: Session, setup: DialogueSetup, *,
     """Plan the run and check --budget; makes no call and needs no API key."""
     setup.validate()
     catalog = session.catalog
-    a, b = catalog.resolve(setup.a), catalog.resolve(setup.b)
+    a, b = session.resolve(setup.a), session.resolve(setup.b)
     plan = plan_dialogue(session, setup)
     plan.check_budget(session.options.budget)
     timestamp = (now or datetime.now()).strftime(TIMESTAMP_FORMAT)

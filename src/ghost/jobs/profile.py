@@ -263,7 +263,7 @@ def _notes_leave(session: Session, reduce_cloud: bool) -> bool:
         return True
     if not session.options.screen:
         return False
-    screen_info = session.catalog.resolve(screen_spec(session))
+    screen_info = session.resolve(screen_spec(session))
     return is_cloud(screen_info, session.options.base_url)
 
 

@@ -28,8 +28,7 @@ class Endpoint:
         """Where requests go, for the manifest: scheme://host[:port], no credentials or path."""
         if not self.base_url:
             return self.default_host or self.provider
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return url_host(self.base_url)
 
 
 CLI_ALTERNATIVE = ("point a stage at a local or OpenAI-compatible server (e.g. --map-model "
@@ -65,14 +64,27 @@ def resolve_endpoint(provider: str, base_url: str | None = None, *,
     `keyless_base_url`, a server given by --base-url (a local Ollama, say) needs no key."""
     conf = load_catalog().providers.get(provider, {})
     key_env = conf.get("key_env", f"{provider.upper()}_API_KEY")
-    url_env = conf.get("base_url_env", f"{provider.upper()}_BASE_URL")
-    url = base_url or os.environ.get(url_env) or None
+    url = base_url_for(provider, base_url)
     key = os.environ.get(key_env, "").strip()
     if key:
         return Endpoint(provider, key, url, default_host)
     if keyless_base_url and base_url:
         return Endpoint(provider, PLACEHOLDER_KEY, url, default_host)
     raise MissingKeyError(f"no API key for {provider}: set {key_env}, or {alternative}")
+
+
+def base_url_for(provider: str, base_url: str | None = None) -> str | None:
+    """The URL `provider`'s calls go to: --base-url, else its environment variable, else
+    None (the SDK's default)."""
+    conf = load_catalog().providers.get(provider, {})
+    url_env = conf.get("base_url_env", f"{provider.upper()}_BASE_URL")
+    return base_url or os.environ.get(url_env) or None
+
+
+def url_host(url: str) -> str:
+    """scheme://host[:port] of `url`: no credentials, path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def secret_values() -> list[str]:

@@ -75,6 +75,12 @@ class Provider:
                                 default_host=self.default_host,
                                 keyless_base_url=self.takes_base_url)
 
+    def cache_scope(self, base_url: str | None) -> str:
+        """What besides the model's name makes its answers its own, for the response cache:
+        "" when the name says it all (one provider's API), a server's address when the same
+        name may mean different models on different servers."""
+        return ""
+
     def model_info(self, catalog: Catalog, name: str,
                    entry: dict[str, Any] | None) -> ModelInfo | None:
         """The ModelInfo of `name` when the provider works it out itself; None: from the table."""
@@ -134,6 +140,18 @@ def endpoint_for(info: ModelInfo, base_url: str | None = None, *,
                  alternative: str | None = None) -> Endpoint | None:
     """Key and URL for `info`'s provider (None when it runs in-process)."""
     return get_provider(info.provider).endpoint(base_url, alternative=alternative)
+
+
+def scoped(info: ModelInfo, base_url: str | None) -> ModelInfo:
+    """`info` with its cache scope (see Provider.cache_scope) in its fingerprint, so cached
+    answers of one server are never served for another's model of the same name."""
+    from dataclasses import replace
+
+    scope = get_provider(info.provider).cache_scope(base_url)
+    if not scope:
+        return info
+    fingerprint = f"{info.fingerprint}@{scope}" if info.fingerprint else scope
+    return replace(info, fingerprint=fingerprint)
 
 
 def is_cloud(info: ModelInfo, base_url: str | None) -> bool:

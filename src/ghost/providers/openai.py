@@ -121,6 +121,15 @@ class OpenAIProvider(Provider):
     takes_base_url = True
     default_host = "api.openai.com"
 
+    def cache_scope(self, base_url: str | None) -> str:
+        """The server's address when --base-url or OPENAI_BASE_URL points elsewhere than
+        OpenAI's API: `llama3.1` on one Ollama is not `llama3.1` on another."""
+        from ghost.models.keys import base_url_for, url_host
+
+        url = base_url_for(NAME, base_url)
+        host = url_host(url) if url else ""
+        return "" if not host or host.endswith("://" + self.default_host) else host
+
     def is_cloud(self, base_url: str | None) -> bool:
         # --base-url at a server on this machine or the private network keeps the text here.
         return not (base_url and is_local_endpoint(base_url))

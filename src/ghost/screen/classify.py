@@ -160,7 +160,7 @@ def estimate_screen(session: Session, text_tokens: int, *, spec: str | None = No
     about to write): `text_tokens` long, split in parts as plan_screen would, with the k longest
     examples in every prompt (the most the retrieved ones can cost). Builds no model (a dry run
     needs no key) and embeds nothing."""
-    info = session.catalog.resolve(screen_spec(session, spec))
+    info = session.resolve(screen_spec(session, spec))
     cats = load_categories(session.templates)
     parts = max(1, math.ceil(max(1, text_tokens) / _part_limit(info)))
     placeholder = "x " * math.ceil(max(1, text_tokens) / parts)
