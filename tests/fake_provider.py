@@ -28,14 +28,14 @@ class FakeModel:
     """Answers from a queue, else echoes lines that hold FACT markers; records every request."""
 
     def __init__(self, spec: str = "anthropic:claude-haiku-4-5",
-                 responder: Callable[[Request], str | Exception | None] | None = None):
+                 responder: Callable[[Request], str | Completion | Exception | None] | None = None):
         self.spec = spec
         self.responder = responder
         self.history: list[Request] = []
-        self._queue: list[str | Exception] = []
+        self._queue: list[str | Completion | Exception] = []
         self._lock = threading.Lock()
 
-    def enqueue(self, *replies: str | Exception) -> None:
+    def enqueue(self, *replies: str | Completion | Exception) -> None:
         self._queue.extend(replies)
 
     def complete(self, request: Request) -> Completion:
@@ -46,6 +46,8 @@ class FakeModel:
             reply = self.responder(request)
         if isinstance(reply, Exception):
             raise reply
+        if isinstance(reply, Completion):  # a scripted stop reason, usage…
+            return reply
         if reply is None:
             text = request.messages[-1].text
             facts = [line.strip() for line in text.splitlines() if "FACT-" in line]
@@ -61,7 +63,7 @@ class FakeProvider(Provider):
     def __init__(self) -> None:
         self.models: dict[str, FakeModel] = {}  # the latest model built for each spec
         # Replies by spec for the models built from now on (None: the default echo).
-        self.responders: dict[str, Callable[[Request], str | Exception | None]] = {}
+        self.responders: dict[str, Callable[[Request], str | Completion | Exception | None]] = {}
 
     def reset(self) -> None:
         self.models.clear()

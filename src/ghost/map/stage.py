@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from ghost.cite import CitationReport, check_citations
 from ghost.errors import InputError
-from ghost.map.notes import Notes, expected_notes_tokens, map_chunks, map_requests, notes_from
+from ghost.map.notes import (
+    Notes,
+    expected_notes_tokens,
+    map_chunks,
+    map_requests,
+    notes_from,
+    with_room,
+)
 from ghost.models.batch import run_batched
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Request
@@ -101,8 +108,9 @@ def take_notes(session: Session, sources: Source | Sequence[Source], requests: l
     owners = [s for s in sources for _ in s.chunks]
     result = EpisodeNotes()
     if session.batch is not None:
-        completions = run_batched(session.runner, session.stage("map"), requests, session.batch)
-        mapped = notes_from(chunks, completions)
+        stage = session.stage("map")
+        completions = run_batched(session.runner, stage, requests, session.batch)
+        mapped = notes_from(chunks, with_room(session.runner, stage, requests, completions))
     else:
         mapped = map_chunks(session.runner, session.stage("map"), chunks, requests,
                             on_done=session.ticker("map", len(requests)))

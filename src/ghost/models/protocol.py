@@ -94,6 +94,11 @@ class Completion:
     cached: bool = False  # served from ghost's own cache: no call, no cost
     clamped_to: int | None = None  # max_tokens the budget lowered the request to (not stored)
 
+    @property
+    def truncated(self) -> bool:
+        """The reply stopped because it ran out of max_tokens: it is not whole."""
+        return self.stop_reason in TRUNCATED
+
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "usage": asdict(self.usage), "model": self.model,
                 "stop_reason": self.stop_reason}
@@ -103,6 +108,10 @@ class Completion:
         return cls(text=str(data["text"]), usage=Usage(**data.get("usage", {})),
                    model=str(data.get("model", "")), stop_reason=str(data.get("stop_reason", "")),
                    cached=True)
+
+
+# Stop reasons that mean the reply was cut off: Anthropic's and OpenAI's (and compatible servers').
+TRUNCATED = frozenset({"max_tokens", "length"})
 
 
 class RetryableError(Exception):

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 8
 DEFAULT_PATIENCE = 1800.0  # seconds one call may spend waiting out failures before giving up
 MAX_BACKOFF = 120.0
+SHORT_ANSWER_TOKENS = 16  # max_tokens of one-letter answers (triage, screen): cut off by design
 
 
 @dataclass(frozen=True)
@@ -194,11 +195,21 @@ class Runner:
                 self.ledger.release(reserve)
             raise
         self.ledger.settle(reserve, request.stage, info, completion.usage)
-        if self.cache is not None and completion.text.strip():
+        # A reply cut off at max_tokens is not whole: it is never kept, so it is never replayed.
+        # (A one-letter classifier's few tokens are a cap by design: its first letter counts.)
+        whole = not completion.truncated or request.max_tokens <= SHORT_ANSWER_TOKENS
+        if self.cache is not None and completion.text.strip() and whole:
             self.cache.set(key, completion.to_json())
         if sent is not request:
             completion = replace(completion, clamped_to=sent.max_tokens)
         self._note(stage, sent, key, completion, manifest_extra)
+        if not completion.text.strip():  # billed (it is in the ledger) but no answer
+            raise ModelCallError(
+                f"{info.spec} gave an empty reply to a {request.stage} call (stop reason "
+                f"'{completion.stop_reason or 'none'}')" + (
+                    "; it used its whole max_tokens: for a model that thinks or reasons, "
+                    "raise its thinking_allowance in a models file" if completion.truncated
+                    else ""))
         return completion
 
     def _cached(self, stage: Stage, request: Request, key: str,

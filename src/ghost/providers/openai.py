@@ -28,7 +28,9 @@ def build_params(info: ModelInfo, request: Request, *, compat: bool) -> dict[str
     messages += [{"role": m.role, "content": m.text} for m in request.messages]
     params: dict[str, Any] = {"model": info.name, "messages": messages}
     # OpenAI's newer models want max_completion_tokens; compatible servers mostly know max_tokens.
-    params["max_tokens" if compat else "max_completion_tokens"] = request.max_tokens
+    # Reasoning models spend output tokens before the answer: their allowance is added.
+    params["max_tokens" if compat else "max_completion_tokens"] = info.asked_output(
+        request.max_tokens)
     if request.temperature is not None and info.supports_temperature:
         params["temperature"] = request.temperature
     return params

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ghost.errors import GhostError
-from ghost.map.notes import Notes
+from ghost.map.notes import Notes, with_room
 from ghost.models.protocol import Message, Request
 from ghost.models.runner import Runner, Stage
 from ghost.session import Session
@@ -91,7 +91,8 @@ def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templat
         # A condensed group is about half its notes: reserve that against the budget, not the
         # whole max_tokens, or a tight --budget refuses calls it can pay for.
         expected = [min(max_tokens, max(256, count_tokens(join_notes(g)) // 2)) for g in groups]
-        completions = runner.map(stage, requests, expected_output=expected)
+        completions = with_room(runner, stage, requests,
+                                runner.map(stage, requests, expected_output=expected))
         current = [Notes(g[0].index, g[0].label if len(g) == 1 else f"{g[0].label} … {g[-1].label}",
                          c.text.strip()) for g, c in zip(groups, completions, strict=True)]
         new_size = count_tokens(join_notes(current))

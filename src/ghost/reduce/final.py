@@ -24,10 +24,22 @@ def final_reply(session: Session, request: Request, *, expected_output: int,
                 screen_text: str = "") -> tuple[Completion, dict[str, Any] | None]:
     """The reduce model's answer, and the screen's report when the run screens (raises
     ScreenRefused when the screen cancels the call)."""
+    from ghost.errors import ModelCallError
     from ghost.screen.guard import guarded_call
 
-    return guarded_call(session, session.stage("reduce"), request, screen_text=screen_text,
-                        expected_output=expected_output)
+    reply, screen = guarded_call(session, session.stage("reduce"), request,
+                                 screen_text=screen_text, expected_output=expected_output)
+    if reply.truncated:
+        info = session.info("reduce")
+        room = reply.clamped_to or request.max_tokens
+        cause = (f"the budget allowed only {room:,} output tokens; raise --budget"
+                 if reply.clamped_to else
+                 f"raise thinking_allowance for {info.spec} in a models file (it thinks "
+                 "before it writes)" if info.thinking_allowance else
+                 "ask for fewer words")
+        raise ModelCallError(f"the {request.stage} from {info.spec} was cut off at its "
+                             f"{room:,}-token limit and is not kept: {cause}")
+    return reply, screen
 
 
 def cite(session: Session, text: str, valid: Iterable[str],
