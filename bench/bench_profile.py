@@ -57,9 +57,9 @@ def main() -> None:
         started = time.perf_counter()
         result = run.execute()
         seconds = time.perf_counter() - started
-        from ghost.narrow.index import MailIndex
+        from ghost.narrow.mailboxes import stored_mailbox
 
-        with MailIndex(Path(tmp) / "mail") as index:
+        with stored_mailbox(Path(tmp), ARCHIVE) as index:
             chars = index.conn.execute("SELECT sum(length(body)) FROM messages").fetchone()[0]
     mailbox_tokens = ARCHIVE.stat().st_size // 4  # raw mbox bytes / 4, the stand-in's measure
     stages = run.ledger.to_dict()["stages"]

@@ -387,11 +387,14 @@ TABLE: dict[str, Row] = {
     "ghost cache info --cache-dir ./cache":
         row(STANDIN, out("1 cached responses"), setup=fill_cache),
     "ghost cache clear --yes": row(STANDIN, out("cleared"), cache_empty, setup=fill_cache),
+    "ghost cache clear --all --yes": row(LOCAL, out("cleared"), absent("remain"), setup=index_mail),
     # --- mail (no model)
     "ghost mail index ~/takeout/inbox.mbox":
         row(LOCAL, out("7 new messages"), subs=(("~/takeout/", "takeout/"),)),
-    "ghost mail search 'from:ripley@stats.ox.ac.uk subject:\"R 2.5\"'":
+    "ghost mail search --mbox inbox.mbox 'from:ripley@stats.ox.ac.uk subject:\"R 2.5\"'":
         row(LOCAL, out("R 2.5.0 is released"), absent("memory"), setup=index_mail),
-    "ghost mail search '\"memory leak\" -windows after:2010/01/01 has:attachment'":
+    "ghost mail search --mbox inbox.mbox '\"memory leak\" -windows after:2010/01/01 "
+    "has:attachment'":
         row(LOCAL, out("memory leak in readRDS"), absent("windows"), setup=index_mail),
+    "ghost mail forget inbox.mbox": row(LOCAL, out("forgot inbox.mbox"), setup=index_mail),
 }

@@ -153,12 +153,23 @@ class ResponseCache:
 
 
 def cache_info(cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """What the cache folder holds: the response cache and run manifests (`bytes`: everything
+    but the mail), and apart from them the private mail indexes (`mail`: count, bytes, each
+    index's mailbox)."""
+    from ghost.narrow.mailboxes import mail_bytes, mail_indexes
+
     root = cache_root(cache_dir)
     info: dict[str, Any] = {"path": str(root), "exists": root.exists(), "responses": 0,
-                            "bytes": 0, "runs": 0}
+                            "bytes": 0, "runs": 0,
+                            "mail": {"indexes": 0, "bytes": 0, "mailboxes": []}}
     if not root.exists():
         return info
-    info["bytes"] = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    total = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    indexes = mail_indexes(root)
+    mail = mail_bytes(root)
+    info["bytes"] = total - mail
+    info["mail"] = {"indexes": len(indexes), "bytes": mail,
+                    "mailboxes": [i.to_dict() for i in indexes]}
     info["runs"] = len(list((root / "runs").glob("*.json"))) if (root / "runs").exists() else 0
     if (root / "responses").exists():
         cache = ResponseCache(root)
@@ -167,8 +178,10 @@ def cache_info(cache_dir: str | Path | None = None) -> dict[str, Any]:
     return info
 
 
-def clear_cache(cache_dir: str | Path | None = None, *, keep_runs: bool = False) -> int:
-    """Delete cached responses (and run manifests unless keep_runs). Returns bytes freed."""
+def clear_cache(cache_dir: str | Path | None = None, *, keep_runs: bool = False,
+                mail: bool = False) -> int:
+    """Delete cached responses (and run manifests unless keep_runs; with `mail`, every private
+    mail index too). Returns bytes freed."""
     root = cache_root(cache_dir)
     if not root.exists():
         return 0
@@ -178,4 +191,8 @@ def clear_cache(cache_dir: str | Path | None = None, *, keep_runs: bool = False)
         if target.exists():
             freed += sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
             shutil.rmtree(target)
+    if mail:
+        from ghost.narrow.mailboxes import remove_mail_indexes
+
+        freed += remove_mail_indexes(root)
     return freed

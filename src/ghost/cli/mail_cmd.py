@@ -1,4 +1,5 @@
-"""ghost mail index|search — inspect the mail index that ghost profile narrows with."""
+"""ghost mail index|search|forget — the mail indexes ghost profile narrows with, one per
+mailbox (narrow/mailboxes.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import typer
 
 from ghost.cli import common as c
 
-app = typer.Typer(help="Index a mailbox and search it (no model calls).", no_args_is_help=True)
+app = typer.Typer(help="Index a mailbox, search it, forget it (no model calls).",
+                  no_args_is_help=True)
+
+Mailbox = Annotated[Path, typer.Argument(help="mbox file, Maildir, folder of messages or .eml.")]
 
 
 @app.command("index")
 def index_cmd(
-    mailbox: Annotated[Path, typer.Argument(help="mbox file, Maildir, folder of messages or .eml.")],
+    mailbox: Mailbox,
     cache_dir: c.CacheDir = None,
     as_json: c.JsonReport = False,
     quiet: c.Quiet = False,
@@ -22,12 +26,15 @@ def index_cmd(
 ) -> None:
     """Index (or update the index of) a mailbox; only new mail is read on a re-run.
 
+    Each mailbox has its own index in the cache folder, which holds its mail and nothing
+    else; `ghost mail forget MAILBOX` deletes it.
+
     \b
     Example:
       ghost mail index ~/takeout/inbox.mbox
     """
-    from ghost.cache import cache_root, ensure_private_dir
-    from ghost.narrow.index import MailIndex
+    from ghost.cache import cache_root
+    from ghost.narrow.mailboxes import open_mailbox
 
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)
@@ -36,11 +43,12 @@ def index_cmd(
             from ghost.errors import InputError
 
             raise InputError(f"{mailbox}: no such mailbox")
-        with MailIndex(ensure_private_dir(cache_root(cache_dir)) / "mail") as index:
-            report = index.add(mailbox)
+        with open_mailbox(cache_root(cache_dir), mailbox) as index:
+            report = index.add()
             stats = index.stats()
-    data = {"added": report.added, "read": report.stats.to_dict(),
-            "seconds": round(report.seconds, 2), "index": stats}
+            where = index.path
+    data = {"mailbox": str(mailbox.resolve()), "path": str(where), "added": report.added,
+            "read": report.stats.to_dict(), "seconds": round(report.seconds, 2), "index": stats}
     if as_json:
         console.report(data)
         return
@@ -49,37 +57,39 @@ def index_cmd(
                    f"{stats['messages']:,} messages in {stats['threads']:,} threads")
     for reason, n in (skipped.items() if isinstance(skipped, dict) else []):
         console.result(f"  skipped {n:,}: {reason}")
+    console.info(f"index of {mailbox}: {where}")
 
 
 @app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="Gmail-style query, e.g. 'from:dana subject:offsite after:2024/01/01'.")],
+    mbox: Annotated[Path | None, typer.Option("--mbox", help="The mailbox to search (required; indexed first with `ghost mail index`): each has its own index.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most results.")] = 20,
     cache_dir: c.CacheDir = None,
     as_json: c.JsonReport = False,
 ) -> None:
-    """Search the mail index with the same query language `ghost profile --query` uses.
+    """Search one mailbox's index with the query language `ghost profile --query` uses.
 
     \b
     Examples:
-      ghost mail search 'from:ripley@stats.ox.ac.uk subject:"R 2.5"'
-      ghost mail search '"memory leak" -windows after:2010/01/01 has:attachment'
+      ghost mail search --mbox inbox.mbox 'from:ripley@stats.ox.ac.uk subject:"R 2.5"'
+      ghost mail search --mbox inbox.mbox '"memory leak" -windows after:2010/01/01 has:attachment'
     """
     from ghost.cache import cache_root
-    from ghost.narrow.index import MailIndex
+    from ghost.narrow.mailboxes import stored_mailbox
 
     console = c.Console(False, 0, as_json)
     with c.cli_errors(0):
         c.at_least("--limit", limit, 1)
-        root = cache_root(cache_dir) / "mail"
-        if not root.exists():
+        if mbox is None:
             from ghost.errors import InputError
 
-            raise InputError(f"no mail index in {root.parent}; run `ghost mail index MAILBOX`")
-        with MailIndex(root) as index:
+            raise InputError("which mailbox? pass --mbox MAILBOX: each mailbox has its own "
+                             "index, searched alone")
+        with stored_mailbox(cache_root(cache_dir), mbox) as index:
             hits = index.search(query, limit=limit)
     if as_json:
-        console.report({"query": query, "hits": [
+        console.report({"query": query, "mailbox": str(Path(mbox).resolve()), "hits": [
             {"message_id": h.message_id, "thread_id": h.thread_id,
              "date": h.date.isoformat() if h.date else None, "from": h.sender,
              "subject": h.subject, "snippet": h.snippet} for h in hits]})
@@ -90,3 +100,33 @@ def search_cmd(
                        f"            <{h.message_id}>  {h.snippet[:90]}")
     if not hits:
         console.result("no match")
+
+
+@app.command("forget")
+def forget_cmd(
+    mailbox: Annotated[Path, typer.Argument(help="The mailbox whose index to delete (it may be gone already).")],
+    cache_dir: c.CacheDir = None,
+) -> None:
+    """Delete a mailbox's private index from the cache folder (the mailbox is not touched).
+
+    The response cache and run manifests stay: they hold model notes on this mail and the
+    Message-IDs sent, not kept by mailbox; `ghost cache clear` deletes them.
+
+    \b
+    Example:
+      ghost mail forget inbox.mbox
+    """
+    from ghost.cache import cache_root
+    from ghost.narrow.mailboxes import forget_mailbox, mail_indexes
+
+    root = cache_root(cache_dir)
+    with c.cli_errors(0):
+        freed = forget_mailbox(root, mailbox)
+        legacy = [i for i in mail_indexes(root) if i.legacy]
+    if freed is None:
+        typer.echo(f"{mailbox}: no index of it in {root}")
+    else:
+        typer.echo(f"forgot {mailbox}: deleted its index ({freed / 1e6:.1f} MB)")
+    if legacy:
+        typer.echo(f"note: {legacy[0].path}, the shared index of an older ghost, may hold this "
+                   "mailbox too; `ghost cache clear --all` deletes it", err=True)

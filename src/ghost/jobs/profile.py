@@ -1,9 +1,9 @@
 """ghost profile: a mailbox → a briefing on its owner for a new executive assistant.
 
-index (incremental FTS5) → narrow (queries, model-written queries, or the owner's threads) →
-triage each thread with one letter (cheap model) → notes on the relevant ones with Message-ID
-citations (cheap model) → condense if needed → the profile (strong model), its citations
-checked against the index.
+index (incremental FTS5; the mailbox's own, so the profile sees no other mail) → narrow
+(queries, model-written queries, or the owner's threads) → triage each thread with one letter
+(cheap model) → notes on the relevant ones with Message-ID citations (cheap model) → condense
+if needed → the profile (strong model), its citations checked against the mailbox's index.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ghost.jobs.runner import Document
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
+from ghost.narrow.mailboxes import index_folder, open_mailbox
 from ghost.narrow.query import compile_query
 from ghost.plan import Plan, StagePlan
 from ghost.providers import is_cloud
@@ -86,10 +87,16 @@ def owner_addresses(owner: str) -> list[str]:
 
 def open_index(session: Session, mailbox: Path, *, dry_run: bool) -> tuple[MailIndex,
                                                                            AddReport]:
+    """The mailbox's own index, brought up to date: the only mail the profile can see. A dry
+    run indexes into a temporary database (from the stored index, if any) deleted on close."""
     if not mailbox.exists():
         raise InputError(f"{mailbox}: no such mailbox (mbox file, Maildir or folder of .eml)")
-    index = MailIndex(session.cache_dir / "mail")
-    return index, index.add(mailbox)
+    index = open_mailbox(session.cache_dir, mailbox, temporary=dry_run)
+    try:
+        return index, index.add()
+    except BaseException:
+        index.close()
+        raise
 
 
 def index_summary(report: AddReport, index: MailIndex) -> dict[str, Any]:
@@ -172,6 +179,11 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     result.index_report = index_summary(added, index)
     result.plan.source.update(messages=result.index_report["messages"],
                               threads=result.index_report["threads"])
+    if opts.dry_run:
+        result.plan.notes.append(
+            "the mail was indexed into a temporary database, deleted after this dry run: "
+            "nothing was written; the run keeps the index in "
+            f"{index_folder(session.cache_dir, request.mailbox)}")
     indexed = result.index_report
     skipped = indexed.get("read", {}).get("skipped_total") or 0
     session.say(f"mail: {indexed.get('messages', 0):,} messages indexed "
@@ -190,6 +202,7 @@ def _build(session: Session, index: MailIndex, added: AddReport,
             bound = bound_plan(session, index, request, result.plan.source, q_plan,
                                Masking(enabled=map_cloud, counts={}))
             if opts.dry_run:
+                bound.notes[:0] = result.plan.notes
                 result.plan = bound
                 return result
             bound.check_budget(opts.budget)

@@ -1,9 +1,15 @@
 """An embedded full-text index of mail: SQLite + FTS5 in one file, built incrementally.
 
-    with MailIndex(cache_dir) as index:
-        report = index.add("export.mbox", workers=2)    # again later: only new mail is read
+    with MailIndex(folder, mailbox="export.mbox") as index:
+        report = index.add(workers=2)                   # again later: only new mail is read
         hits = index.search('from:anna "board meeting" after:2024/01/01', limit=20)
         messages = index.thread(hits[0].thread_id)
+
+An index bound to a mailbox (`mailbox=`, recorded in the database) holds that mailbox only:
+`add` refuses any other, and opening it for another mailbox fails. ghost keeps one such index
+per mailbox (narrow/mailboxes.py), so whatever reads an index reads one mailbox's mail.
+`MailIndex(None, ...)` is a private temporary database (a dry run's): in memory, spilling to
+an already-unlinked temporary file when large, gone when closed.
 
 Per mbox file the index remembers how far it has read (byte offset) and hashes of the file's
 head and of the bytes before that offset: a grown file is read from where it stopped, a
@@ -11,12 +17,11 @@ replaced one from the start. One-message files (Maildir) are remembered by name.
 Duplicates (same Message-ID) are dropped at insert time.
 
 The index holds private mail: its folder is 0700 and the database (with its -wal and -shm
-files) 0600, as in the rest of the cache.
+files) 0600, as in the rest of the cache (narrow/private.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -29,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ghost.cache import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 from ghost.errors import InputError
 from ghost.ingest.mail.reader import (
     FilesTask,
@@ -40,10 +44,17 @@ from ghost.ingest.mail.reader import (
     mbox_tasks,
     run_tasks,
 )
+from ghost.narrow.private import SIDE_FILES, private_dir, private_file, tighten
 from ghost.narrow.query import compile_query
 from ghost.narrow.results import AddReport, Hit, StoredMessage
 from ghost.narrow.rows import RowBatch, run_row_task
-from ghost.narrow.schema import BM25_WEIGHTS, MESSAGE_COLUMNS, connect
+from ghost.narrow.schema import (
+    BM25_WEIGHTS,
+    MESSAGE_COLUMNS,
+    Transaction,
+    connect,
+    copy_database,
+)
 from ghost.narrow.threading import assign_threads
 
 __all__ = ["AddReport", "Hit", "MailIndex", "StoredMessage", "file_key"]
@@ -51,7 +62,6 @@ __all__ = ["AddReport", "Hit", "MailIndex", "StoredMessage", "file_key"]
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "mail-index.sqlite"
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 _HEAD_BYTES = 1 << 20
 _TAIL_BYTES = 1 << 16
 _IN_CHUNK = 500
@@ -75,51 +85,49 @@ def file_key(path: Path) -> str:
     return str(path)
 
 
-def _private_dir(path: Path, *, tighten: bool) -> None:
-    """Create `path` and missing parents 0700; with `tighten`, make an existing `path` 0700."""
-    missing = []
-    folder = path
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
-        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
-    if tighten:
-        os.chmod(path, PRIVATE_DIR_MODE)
-
-
-def _private_file(path: Path) -> None:
-    """Create `path` 0600 before SQLite does (it would use the umask); tighten an old one."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
-    os.chmod(path, PRIVATE_FILE_MODE)
-
-
-def _tighten(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.chmod(path, PRIVATE_FILE_MODE)
-
-
 class MailIndex:
-    """The mail index in `path` (a folder gets `mail-index.sqlite` inside it)."""
+    """The mail index in `path` (a folder gets `mail-index.sqlite` inside it); `path` None: a
+    private temporary one, copied from the index file `seed` when given. With `mailbox`, the
+    index holds that mailbox's mail and nothing else."""
 
-    def __init__(self, path: str | Path) -> None:
-        p = Path(path)
-        try:
-            if p.is_dir() or (not p.suffix and not p.exists()):
-                _private_dir(p, tighten=True)
-                p = p / INDEX_FILE
-            else:  # a file named by the caller: its folder may be theirs (even /tmp), not ours
-                _private_dir(p.parent, tighten=False)
-            _private_file(p)
-            self.conn = connect(str(p))
-            for side in _SIDE_FILES:  # SQLite gives these p's mode; an older index may not
-                _tighten(p.with_name(p.name + side))
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise InputError(f"{p}: cannot open the mail index ({exc}); "
-                             "delete it or pick another cache folder") from None
-        self.path = p
+    def __init__(self, path: str | Path | None, *, mailbox: str | Path | None = None,
+                 seed: Path | None = None) -> None:
+        self.path: Path | None = None
+        self.mailbox = Path(mailbox).resolve() if mailbox is not None else None
+        if path is None:
+            self.conn = connect("")  # SQLite's private temporary database
+            if seed is not None:
+                copy_database(seed, self.conn)
+        else:
+            self.path = p = Path(path)
+            try:
+                if p.is_dir() or (not p.suffix and not p.exists()):
+                    private_dir(p, tighten=True)
+                    self.path = p = p / INDEX_FILE
+                else:  # a file named by the caller: its folder may be theirs (even /tmp)
+                    private_dir(p.parent, tighten=False)
+                private_file(p)
+                self.conn = connect(str(p))
+                for side in SIDE_FILES:  # SQLite gives these p's mode; an older index may not
+                    tighten(p.with_name(p.name + side))
+            except (OSError, sqlite3.DatabaseError) as exc:
+                raise InputError(f"{p}: cannot open the mail index ({exc}); "
+                                 "delete it or pick another cache folder") from None
+        self._bind()
         self._next_id = (self.conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
+
+    def _bind(self) -> None:
+        """Record the mailbox in a new index; check it in an old one (or adopt its mailbox)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='mailbox'").fetchone()
+        if row is None:
+            if self.mailbox is not None:
+                self.conn.execute("INSERT INTO meta(key, value) VALUES('mailbox', ?)",
+                                  (str(self.mailbox),))
+            return
+        if self.mailbox is not None and str(self.mailbox) != row[0]:
+            self.conn.close()
+            raise InputError(f"{self.path}: this mail index holds {row[0]}, not {self.mailbox}")
+        self.mailbox = Path(row[0])
 
     def __enter__(self) -> MailIndex:
         return self
@@ -132,13 +140,20 @@ class MailIndex:
 
     # ---- building ----------------------------------------------------------------------
 
-    def add(self, source: str | Path, workers: int | None = None,
+    def add(self, source: str | Path | None = None, workers: int | None = None,
             progress: Callable[[AddReport], None] | None = None) -> AddReport:
-        """Index new mail under `source` (mbox, Maildir, folder of messages, .eml).
+        """Index new mail under `source` (mbox, Maildir, folder of messages, .eml): the
+        index's own mailbox, the only one a bound index takes.
 
         Parsing runs on `workers` processes (default: one per CPU, at most 8); this process
         writes. `progress(report)` is called after each committed batch.
         """
+        if source is None:
+            if self.mailbox is None:
+                raise ValueError("MailIndex.add: which mailbox? this index is bound to none")
+            source = self.mailbox
+        elif self.mailbox is not None and Path(source).resolve() != self.mailbox:
+            raise InputError(f"{source}: this mail index holds {self.mailbox} only")
         started = time.perf_counter()
         workers = workers if workers is not None else max(1, min(8, os.cpu_count() or 1))
         report = AddReport()
@@ -154,7 +169,8 @@ class MailIndex:
                 fresh.append(f.resolve())
         tasks.extend(file_tasks(fresh))
         workers = workers if len(tasks) > 1 else 1
-        parse = functools.partial(run_row_task, db_path=str(self.path) if workers > 1 else None)
+        shortcut = str(self.path) if workers > 1 and self.path is not None else None
+        parse = functools.partial(run_row_task, db_path=shortcut)
         for batch in run_tasks(tasks, parse, workers):
             self._store(batch, report)
             if progress is not None:
@@ -258,8 +274,8 @@ class MailIndex:
                 f"SELECT message_id FROM messages WHERE message_id IN ({marks})", chunk))
         return found
 
-    def _transaction(self) -> _Tx:
-        return _Tx(self.conn)
+    def _transaction(self) -> Transaction:
+        return Transaction(self.conn)
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -350,19 +366,7 @@ class MailIndex:
             "sources": [dict(zip(("path", "offset", "messages"), r, strict=True)) for r in
                         one("SELECT path, offset, messages FROM sources ORDER BY path")],
             "files": one("SELECT count(*) FROM files").fetchone()[0],
-            "index_bytes": sum(os.path.getsize(p) for p in
-                               (self.path, Path(f"{self.path}-wal")) if p.exists()),
+            "index_bytes": 0 if self.path is None else sum(
+                os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if p.exists()),
         }
 
-
-class _Tx:
-    """BEGIN/COMMIT around a block (ROLLBACK on error), for an autocommit connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,8 +1,12 @@
-"""The SQLite layout of the mail index, and the connection settings for bulk loading."""
+"""The SQLite layout of the mail index, the connection settings for bulk loading, and
+transactions and copies on a connection."""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
+
+from ghost.errors import InputError
 
 SCHEMA_VERSION = 1
 
@@ -75,3 +79,29 @@ def connect(path: str) -> sqlite3.Connection:
     if row is None:
         conn.execute("INSERT INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),))
     return conn
+
+
+def copy_database(seed: Path, conn: sqlite3.Connection) -> None:
+    """Copy the index file `seed` into `conn`, reading it only."""
+    try:
+        source = sqlite3.connect(seed.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            source.backup(conn)
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"{seed}: cannot read the mail index ({exc}); "
+                         "delete it or pick another cache folder") from None
+
+
+class Transaction:
+    """BEGIN/COMMIT around a block (ROLLBACK on error), for an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
