@@ -39,7 +39,7 @@ def profile(
       ghost profile --mbox inbox.mbox --owner "Dana <dana@example.com>" \\
           --map-model openai:llama3.1 --base-url http://localhost:11434/v1   # mail stays here
 
-    The mailbox is indexed once into the cache folder (re-runs index only new mail). The
+    The mailbox is indexed once into its own index in the cache folder (re-runs index only new mail; no other mailbox is ever seen). The
     cheap model triages each thread with one letter (relevant / not / sensitive) and takes
     notes on the relevant ones, each fact citing its Message-ID; the strong model writes the
     profile. Passwords, card and account numbers are masked before mail goes to a cloud
