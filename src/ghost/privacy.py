@@ -3,6 +3,12 @@
 Masking is deliberately conservative about what counts as a secret (a card number must pass
 the Luhn check) and generous about labelled ones ("password: …"). It is not a DLP system; it
 keeps the obvious from being pasted into a cloud provider's logs.
+
+Message-IDs are never masked: header lines that carry them (Message-ID, In-Reply-To,
+References, quoted or folded) and `<id@host>` / `[<id@host>]` tokens anywhere in the text are
+left exactly as they are. An ID such as `<20050610153245.GA26106@host>` holds a digit run that
+can pass the Luhn check; masking it broke the citations that point at the message and counted
+a card number that was never there.
 """
 
 from __future__ import annotations
@@ -25,6 +31,16 @@ _ACCOUNT = re.compile(
 _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
                          r"|xox[abpr]-[A-Za-z0-9-]{10,})\b")
 
+# Never masked: header lines that list Message-IDs (`Message-ID: <...>`, also quoted with `>`,
+# datamarked or folded onto more lines; a line is one when its value starts with `<`, so prose
+# such as "References: on request" is masked as usual), `<local@host>` tokens (Message-IDs,
+# addresses), and citation tokens `[id@host]` (`[<id@host>]` is an angle token in brackets).
+_ID_HEADERS = r"(?:message-id|in-reply-to|references|resent-message-id|original-message-id)"
+_PROTECTED = re.compile(
+    rf"(?im)^[ \t>▏]*{_ID_HEADERS}[ \t]*:[ \t]*<.*(?:\n[ \t>▏]*[ \t]<.*)*"
+    r"|<[^\s<>@]+@[^\s<>@]+>"
+    r"|\[[^\s<>@\[\]]+@[^\s<>@\[\]]+\]")
+
 DATAMARK = "▏"
 _REDACTED = "[REDACTED"
 
@@ -43,8 +59,21 @@ def mask_secrets(text: str) -> tuple[str, Counter[str]]:
     """`text` with secrets replaced by [REDACTED kind], and how many of each kind.
 
     Idempotent: masking already-masked text changes nothing and counts nothing, so text
-    derived from masked text (notes on masked mail) can be masked again before it is sent."""
+    derived from masked text (notes on masked mail) can be masked again before it is sent.
+    Message-IDs (header lines and `<id@host>` tokens, see _PROTECTED) are never touched: the
+    text between them is masked piece by piece."""
     found: Counter[str] = Counter()
+    pieces, start = [], 0
+    for kept in _PROTECTED.finditer(text):
+        pieces += [_mask_piece(text[start:kept.start()], found), kept.group(0)]
+        start = kept.end()
+    pieces.append(_mask_piece(text[start:], found))
+    return "".join(pieces), found
+
+
+def _mask_piece(text: str, found: Counter[str]) -> str:
+    if not text:
+        return text
 
     def card(m: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", m.group(0))
@@ -71,7 +100,7 @@ def mask_secrets(text: str) -> tuple[str, Counter[str]]:
     text = _CARD.sub(card, text)
     text = _IBAN.sub(kind("iban"), text)
     text = _SSN.sub(kind("ssn"), text)
-    return text, found
+    return text
 
 
 def datamark(text: str) -> str:

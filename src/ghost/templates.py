@@ -2,7 +2,11 @@
 
 Untrusted text (transcripts, emails) only ever arrives as a variable and is wrapped with the
 `delimit` filter; it is never rendered as template source and never goes in the system part.
-Lookup order for each file: --templates DIR, ./templates in the working folder, the built-ins.
+Lookup order for each file: the folder given with --templates DIR, then the built-ins. Nothing
+is read from the working folder: a stray `./templates/` must neither change a cron job's
+prompts (and cache keys) nor run code. Templates render in jinja2's sandbox, so even a
+template you were handed cannot reach Python internals (`cycler.__init__.__globals__` ...):
+that is a one-line ConfigError.
 """
 
 from __future__ import annotations
@@ -42,15 +46,13 @@ class Prompt:
 class Templates:
     def __init__(self, override: str | Path | None = None):
         import jinja2
+        from jinja2.sandbox import SandboxedEnvironment
 
         self.search_path = [Path(override)] if override else []
-        if Path("templates").is_dir():
-            self.search_path.append(Path("templates"))
+        if override and not self.search_path[0].is_dir():
+            raise ConfigError(f"--templates {override}: not a folder")
         self.search_path.append(builtin_dir())
-        for p in self.search_path[:1] if override else []:
-            if not p.is_dir():
-                raise ConfigError(f"--templates {p}: not a folder")
-        self._env = jinja2.Environment(
+        self._env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader([str(p) for p in self.search_path]),
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False,
             trim_blocks=True, lstrip_blocks=True,
@@ -66,14 +68,21 @@ class Templates:
 
     def _render(self, path: str, variables: dict[str, Any]) -> str:
         import jinja2
+        from jinja2.exceptions import SecurityError
 
         try:
             return self._env.get_template(path).render(**variables)
         except jinja2.TemplateNotFound:
             raise ConfigError(f"template {path} not found in "
                               f"{', '.join(map(str, self.search_path))}") from None
+        except SecurityError as exc:  # an unsafe attribute or call, e.g. `x.__globals__`
+            raise ConfigError(f"template {path}: refused by the sandbox ({str(exc).rstrip('.')}); "
+                              "templates may only use the variables and filters ghost gives "
+                              "them") from None
         except jinja2.UndefinedError as exc:
             raise ConfigError(f"template {path}: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(f"template {exc.filename or path} line {exc.lineno}: "
                               f"{exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"template {path}: {exc}") from None

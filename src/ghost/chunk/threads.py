@@ -58,6 +58,9 @@ class Masking:
 
 
 def render_message(m: MessageLike, masking: Masking) -> str:
+    """A message as the map model reads it. The header lines are never masked (the exact
+    `Message-ID: <id>` line is what a note cites); the body is, but Message-IDs in it
+    (quoted headers, `<id@host>`) are kept as they are (see `privacy.mask_secrets`)."""
     sender = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender
     lines = [f"Message-ID: <{m.message_id}>", f"From: {sender}"]
     if m.to:

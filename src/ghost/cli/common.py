@@ -76,13 +76,53 @@ def between(option: str, value: float, least: float, most: float) -> None:
         raise InputError(f"{option} must be between {least:g} and {most:g}, got {value:g}")
 
 
-def checked_output(path: Path | None) -> Path | None:
-    """The -o path, checked before any model call: a file in a folder we can write to."""
+def checked_output(path: Path | None, *, inputs: dict[str, Path | None] | None = None,
+                   folders: dict[str, Path | None] | None = None,
+                   called: str | None = None) -> Path | None:
+    """The -o path, checked before any model call: a file in a folder we can write to, and
+    none of the run's `inputs` ({"the transcript": path}) nor inside one of its input
+    `folders` ({"the samples folder": path}): a usage error (exit 2) rather than a summary
+    written over its transcript or an essay over a past one. `called`: how the error names
+    the path (default `-o PATH`)."""
     if path is None:
         return None
+    from ghost.errors import InputError
     from ghost.write.atomic import check_writable
 
+    name = called or f"-o {path}"
+    for what, given in (inputs or {}).items():
+        if given is not None and _same_file(path, given):
+            raise InputError(f"{name} is {what}; ghost never writes over its input: give "
+                             "another output path")
+    for what, given in (folders or {}).items():
+        if given is not None and _inside(path, given):
+            raise InputError(f"{name} is inside {what} {given}; ghost never writes into "
+                             "its input: give a path outside it")
     return check_writable(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file: the same resolved path (symlinks followed), or the
+    same inode when both exist (hard links, case-insensitive file systems)."""
+    import os
+
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path` lies anywhere under `folder` (resolved; or a parent that is the same
+    folder by inode)."""
+    try:
+        parents = path.resolve().parents
+        home = folder.resolve()
+        return home in parents or any(_same_file(p, home) for p in parents if p.exists())
+    except OSError:
+        return False
 
 
 def run_options(**kwargs: Any) -> RunOptions:

@@ -71,7 +71,8 @@ def dialogue(
         options = c.run_options(base_url=base_url, cache_dir=cache_dir, no_cache=no_cache,
                                 dry_run=dry_run, budget=budget, patience=patience,
                                 models_file=models_file)
-        output = c.checked_output(output)  # before the first (paid) turn
+        # before the first (paid) turn, and never over the prompt file
+        output = c.checked_output(output, inputs={"the prompt file": prompt_file})
         _run(setup, options, console, output, prompt_file)
 
 

@@ -48,8 +48,13 @@ def essay(
     from ghost.jobs.essay import EssayJob, notes_path
 
     console, options, output = ctx.console, ctx.options, ctx.output
+    screen_examples_path = Path(screen_examples) if screen_examples else None
     if output is not None:  # the notes go beside the essay: check both before paying
-        c.checked_output(notes_path(output))
+        notes = notes_path(output)
+        for path, called in ((output, None), (notes, f"{notes} (the notes beside -o {output})")):
+            c.checked_output(path, inputs={"the transcript": transcript,
+                                           "the screen examples file": screen_examples_path},
+                             folders={"the samples folder": samples}, called=called)
     options.screen, options.screen_examples = screen, screen_examples
     loaded, skipped = load_samples(samples)
     for path, reason in skipped:

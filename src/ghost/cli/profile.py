@@ -51,6 +51,10 @@ def profile(
     from ghost.cli.jobs import execute
     from ghost.jobs.profile import ProfileJob, ProfileRequest
 
+    examples = Path(screen_examples) if screen_examples else None
+    c.checked_output(ctx.output, inputs={"the mailbox": None if mbox.is_dir() else mbox,
+                                         "the screen examples file": examples},
+                     folders={"the mailbox folder": mbox if mbox.is_dir() else None})
     ctx.options.screen, ctx.options.screen_examples = screen, screen_examples
     request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,
                              include_bulk=include_bulk, words=words)

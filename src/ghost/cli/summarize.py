@@ -42,5 +42,6 @@ def summarize(
     from ghost.jobs.summarize import SummarizeJob
 
     path = c.one_input(file, transcript, "FILE", "--transcript")
+    c.checked_output(ctx.output, inputs={"the file to summarize": path})
     kind = "transcript" if transcript or fmt else None  # None: detected from the file
     execute(ctx, SummarizeJob([path], words=words, kind=kind, fmt=fmt, keep_filler=keep_filler))

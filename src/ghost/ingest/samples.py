@@ -12,8 +12,10 @@ from pathlib import Path
 
 from ghost.errors import InputError
 from ghost.ingest.text import read_text
+from ghost.write.markdown import is_ghost_text
 
 SAMPLE_SUFFIXES = (".md", ".markdown", ".txt")
+WRITTEN_BY_GHOST = "written by ghost"  # how a skipped sample that ghost wrote is reported
 
 _DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -32,12 +34,16 @@ class Sample:
     sha256: str
 
 
-def load_samples(folder: str | Path) -> tuple[list[Sample], list[tuple[Path, str]]]:
+def load_samples(folder: str | Path, *, exclude: Iterable[Path] = ()
+                 ) -> tuple[list[Sample], list[tuple[Path, str]]]:
     """Read every .md/.markdown/.txt file under `folder`, sorted by path.
 
     Returns (samples, skipped) where skipped lists (path, reason) for files that are empty,
-    binary, undecodable or repeat an earlier file's text. Hidden files and folders are ignored.
-    Raises InputError when `folder` is missing, is a file, or yields no usable sample.
+    binary, undecodable, written by ghost (front matter `generator: "ghost"`: its essays and
+    notes are not the author's) or repeat an earlier file's text. Hidden files and folders
+    are ignored, and so are the folders in `exclude` (`ghost run`'s outputs) when they lie
+    inside `folder`. Raises InputError when `folder` is missing, is a file, or yields no usable
+    sample.
     """
     root = Path(folder)
     if not root.exists():
@@ -47,7 +53,7 @@ def load_samples(folder: str | Path) -> tuple[list[Sample], list[tuple[Path, str
     samples: list[Sample] = []
     skipped: list[tuple[Path, str]] = []
     seen: dict[str, Path] = {}
-    for path in _sample_files(root):
+    for path in _sample_files(root, exclude):
         try:
             sample = _load_one(path)
         except InputError as exc:
@@ -94,17 +100,25 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, "\n".join(lines[end + 1:])
 
 
-def _sample_files(root: Path) -> list[Path]:
+def _sample_files(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
+    home = root.resolve()
+    # A folder that holds the samples folder cannot be told apart by place: front matter can.
+    skip = {p for p in (e.resolve() for e in exclude) if home != p and p not in home.parents}
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")
+                       and (Path(dirpath) / d).resolve() not in skip]
         found.extend(Path(dirpath) / name for name in filenames
                      if not name.startswith(".") and name.lower().endswith(SAMPLE_SUFFIXES))
     return sorted(found)
 
 
 def _load_one(path: Path) -> Sample:
-    meta, body = split_front_matter(read_text(path).lstrip("\ufeff"))
+    text = read_text(path).lstrip("\ufeff")
+    if is_ghost_text(text):
+        raise InputError(f"{path}: {WRITTEN_BY_GHOST} (its front matter says generator: "
+                         "\"ghost\"), not by the author; remove that line if it is yours now")
+    meta, body = split_front_matter(text)
     body = body.strip()
     if not body:
         raise InputError(f"{path}: has front matter but no text")

@@ -42,19 +42,49 @@ R = TypeVar("R", bound=JobResult)
 
 @dataclass(frozen=True)
 class Document:
-    """One output file: Markdown with front matter when `front` is given, else plain text."""
+    """One output file: Markdown with front matter when `front` is given, else plain text.
+
+    `private`: mail-derived, so written 0600 whatever the umask; other outputs get the umask's
+    mode, as `open()` would give them. None (the default) decides from the front matter: a
+    document whose `source` is mail (an mbox, a .eml, a mail folder) is private, so a profile
+    and a summary of a mailbox are. A Markdown document without front matter (an essay's
+    notes file) gets `generator: "ghost"` as its front matter, so ghost knows it as its own.
+    """
 
     path: Path
     text: str
     front: dict[str, Any] | None = None
+    private: bool | None = None
 
     def write(self) -> Path:
-        from ghost.write.atomic import write_text_atomic
-        from ghost.write.markdown import write_document
+        from ghost.write.atomic import PRIVATE_MODE, write_text_atomic
+        from ghost.write.markdown import GENERATOR, write_document
 
-        if self.front is None:
-            return write_text_atomic(self.path, self.text)
-        return write_document(self.path, self.text, self.front)
+        mode = PRIVATE_MODE if self.is_private() else None
+        front = self.front
+        if front is None and self.path.suffix.lower() == ".md" and self.text.startswith("# "):
+            front = {"generator": GENERATOR}
+        if front is None:
+            return write_text_atomic(self.path, self.text, mode=mode)
+        return write_document(self.path, self.text, front, mode=mode)
+
+    def is_private(self) -> bool:
+        if self.private is not None:
+            return self.private
+        source = (self.front or {}).get("source")
+        sources = source if isinstance(source, list) else [source] if source else []
+        return any(self._is_mail(Path(str(s))) for s in sources)
+
+    @staticmethod
+    def _is_mail(path: Path) -> bool:
+        """Whether ghost would read `path` as mail: any folder (ghost reads folders only as
+        mailboxes), an mbox, an .eml; a path that is gone counts as mail (err private)."""
+        from ghost.sources.mail import MailKind
+
+        try:
+            return path.is_dir() or not path.exists() or MailKind().detects(path)
+        except OSError:
+            return True
 
 
 class KeepsFinished(Protocol):

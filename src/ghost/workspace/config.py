@@ -94,7 +94,13 @@ class WorkspaceConfig:
         return self.root / ".ghost"
 
     def episodes(self) -> list[Path]:
-        """Transcript files in the inbox, sorted by name (a folder, or a glob pattern)."""
+        """Transcript files in the inbox, sorted by name (a folder, or a glob pattern).
+
+        ghost's own files are never episodes: nothing under the outputs folder (when it lies
+        inside the inbox) and no file whose front matter says `generator: "ghost"` (when the
+        outputs folder is the inbox itself, or an essay was copied in)."""
+        from ghost.write.markdown import written_by_ghost
+
         pattern = self.root / self.inbox
         if not glob.has_magic(self.inbox) and not pattern.exists():
             raise ConfigError(f"ghost.toml: [episodes] inbox {pattern} does not exist; create "
@@ -103,23 +109,42 @@ class WorkspaceConfig:
             found = [p for p in pattern.iterdir() if p.suffix.lower() in TRANSCRIPT_SUFFIXES]
         else:
             found = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
-        return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
+        return sorted(p for p in found if p.is_file() and not p.name.startswith(".")
+                      and not self.is_output(p) and not written_by_ghost(p))
 
-    def episode_key(self, path: Path) -> str:
-        """An episode's name in the state: its path under the inbox (`season2/ep1.txt`), so
-        two files with the same name in different folders of a recursive glob stay apart."""
+    def is_output(self, path: Path) -> bool:
+        """Whether `path` lies under the outputs folder while the inbox does not. When the
+        outputs folder is the inbox, or holds it, place cannot tell ghost's files from the
+        user's: their front matter does (`written_by_ghost`)."""
+        return _below(path, self.outputs) and not _below(self._inbox_base(), self.outputs,
+                                                         or_same=True)
+
+    def _inbox_base(self) -> Path:
+        """The inbox folder: the inbox itself, or the part of its glob before the pattern."""
         base = self.root / self.inbox
         if not base.is_dir():
             parts = Path(self.inbox).parts
             cut = next((i for i, part in enumerate(parts) if glob.has_magic(part)),
                        len(parts) - 1)
             base = self.root.joinpath(*parts[:cut])
+        return base
+
+    def episode_key(self, path: Path) -> str:
+        """An episode's name in the state: its path under the inbox (`season2/ep1.txt`), so
+        two files with the same name in different folders of a recursive glob stay apart."""
+        base = self._inbox_base()
         # absolute(), not resolve(): a symlink in the inbox is an episode under its own name.
         here = Path(os.path.abspath(path))
         try:
             return here.relative_to(os.path.abspath(base)).as_posix()
         except ValueError:
             return here.as_posix()
+
+
+def _below(path: Path, folder: Path, *, or_same: bool = False) -> bool:
+    """Whether `path` is inside `folder` (resolved), or is it when `or_same`."""
+    here, there = path.resolve(), folder.resolve()
+    return there in here.parents or (or_same and here == there)
 
 
 def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
-from ghost.ingest.samples import Sample, load_samples
+from ghost.ingest.samples import WRITTEN_BY_GHOST, Sample, load_samples
 from ghost.jobs.collect import CollectBatchesJob
 from ghost.jobs.episode import EpisodeJob
 from ghost.jobs.runner import Hooks, JobRun
@@ -172,9 +172,10 @@ def _remaining_budget(config: WorkspaceConfig, state: WorkspaceState, spent_this
 
 
 def _samples(config: WorkspaceConfig) -> list[Sample]:
-    samples, skipped = load_samples(config.samples)
-    for path, reason in skipped:
-        log.warning("skipped sample %s: %s", path, reason)
+    samples, skipped = load_samples(config.samples, exclude=[config.outputs])
+    for path, reason in skipped:  # ghost's own essays among the samples: expected, quietly
+        quiet = reason.startswith(WRITTEN_BY_GHOST)
+        (log.debug if quiet else log.warning)("skipped sample %s: %s", path, reason)
     return samples
 
 

@@ -1,4 +1,13 @@
-"""Write files whole or not at all: a temp file in the same folder, then an atomic rename."""
+"""Write files whole or not at all: a temp file in the same folder, then an atomic rename.
+
+Modes: by default a file gets what `open()` would give it, 0o666 less the umask (and any
+default ACL of the folder), because the kernel applies them when the temp file is created
+with 0o666; ghost never reads the umask, which is process-global (`os.umask` can only be read
+by setting it, a race with every thread creating a file), so this is thread-safe and follows
+a umask changed at any time. `mode=` (PRIVATE_MODE for mail-derived outputs, state and
+manifests) is applied exactly, whatever the umask; such a file is created 0600 so it is never
+wider, even for a moment.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from ghost.errors import GhostError, InputError
@@ -14,6 +22,10 @@ from ghost.errors import GhostError, InputError
 # OS errors that say the path itself is wrong (the user's choice), not that the system failed
 PATH_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR,
                          errno.EROFS, errno.ENAMETOOLONG, errno.EEXIST, errno.ELOOP})
+PRIVATE_MODE = 0o600  # the owner alone may read it
+_AS_OPEN = 0o666      # what open() asks for; the kernel takes the umask off
+_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+          | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
 
 
 def check_writable(path: str | Path) -> Path:
@@ -27,22 +39,25 @@ def check_writable(path: str | Path) -> Path:
         raise InputError(f"{target} is a folder; give a file path to write to")
     if mode is not None and not stat.S_ISREG(mode):
         raise InputError(f"{target} is not a regular file; give a file path to write to")
-    fd, probe = _temp_beside(target)
+    fd, probe = _temp_beside(target, PRIVATE_MODE)
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
     return target
 
 
-def write_text_atomic(path: str | Path, text: str, *, mode: int = 0o644) -> Path:
+def write_text_atomic(path: str | Path, text: str, *, mode: int | None = None) -> Path:
+    """Write `text` to `path` whole or not at all. Without `mode` the file gets the umask's
+    mode, as with `open()`; with it (e.g. PRIVATE_MODE), exactly that mode."""
     target = Path(path)
-    fd, tmp = _temp_beside(target)
+    fd, tmp = _temp_beside(target, _AS_OPEN if mode is None else PRIVATE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -53,13 +68,19 @@ def write_text_atomic(path: str | Path, text: str, *, mode: int = 0o644) -> Path
     return target
 
 
-def _temp_beside(target: Path) -> tuple[int, str]:
-    """A new hidden temp file in the target's folder (same filesystem, so rename is atomic)."""
+def _temp_beside(target: Path, mode: int) -> tuple[int, str]:
+    """A new hidden temp file in the target's folder (same filesystem, so rename is atomic),
+    created with `mode` less the umask (`tempfile.mkstemp` always uses 0600)."""
     _check_folder(target, target.parent)
-    try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    for _ in range(100):
+        tmp = os.path.join(target.parent, f".{target.name}.{os.urandom(4).hex()}.tmp")
+        try:
+            return os.open(tmp, _FLAGS, mode), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _write_error(target, exc) from exc
+    raise GhostError(f"cannot write {target}: no free temporary name in {target.parent}")
 
 
 def _mode(path: Path) -> int | None:
