@@ -227,7 +227,8 @@ def essay_documents(result: EssayResult, source: Source, target: Path,
                     meta: dict[str, Any]) -> list[Document]:
     """The essay at `target`, with `meta` as its front matter, and its notes file beside it."""
     return [Document(target, result.text, meta),
-            Document(notes_path(target), notes_document(result, source))]
+            Document(notes_path(target), notes_document(result, source),
+                     {"generator": "ghost"})]
 
 
 def samples_used(result: EssayResult) -> int:

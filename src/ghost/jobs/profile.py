@@ -302,4 +302,4 @@ class ProfileJob:
 
     def documents(self, result: ProfileResult, target: Path,
                   front: dict[str, Any]) -> list[Document]:
-        return [Document(target, result.text, front)]
+        return [Document(target, result.text, front, private=True)]  # made from mail
