@@ -244,3 +244,74 @@ def test_profile_and_dialogue_onto_an_input_are_refused(standin: StandIn,
     assert (box.read_bytes(), examples.read_bytes()) == before
     assert prompt.read_text() == "Hello there." and not (maildir / "profile.md").exists()
     assert standin.calls(status=None) == 0
+
+
+def test_a_provider_error_that_echoes_the_key_never_shows_it(standin, tmp_path: Path) -> None:
+    from conftest import TEST_KEY
+
+    standin.fail_next(400, message=f"invalid request from key {TEST_KEY}: bad thing")
+    result = run_cli("summarize", REPO / "corpora" / "notes.txt", "--cache-dir",
+                     tmp_path / "cache", "-v")
+    assert result.exit_code == 1, result.output
+    assert "bad thing" in result.stderr and "[REDACTED]" in result.stderr
+    assert TEST_KEY not in result.output + result.stderr
+    for manifest in (tmp_path / "cache" / "runs").glob("*.json"):
+        assert TEST_KEY not in manifest.read_text()
+
+
+def test_a_killed_run_leaves_a_journal_of_every_endpoint_used(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import TEST_KEY
+
+    from standin import StandIn
+
+    source = tmp_path / "long.txt"
+    source.write_text("\n\n".join(f"Paragraph {n}: FACT-{n} and some more words to read."
+                                  for n in range(400)))
+    cache = tmp_path / "cache"
+    with StandIn(latency=0.4) as server:
+        env = {**os.environ, **server.env(TEST_KEY)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ghost", "summarize", str(source), "--chunk-tokens", "200",
+             "--concurrency", "2", "--cache-dir", str(cache), "-q"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while server.calls(path="/v1/messages") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        host = server.url
+    assert not list((cache / "runs").glob("*.json"))  # it never closed
+    (journal,) = (cache / "runs").glob("*.jsonl")
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert lines[0]["run"]["command"] == "summarize"
+    calls = [line["call"] for line in lines if "call" in line]
+    assert len(calls) >= 2 and {c["endpoint"] for c in calls} == {host}
+    assert TEST_KEY not in journal.read_text()
+
+
+def test_the_manifest_names_every_endpoint_that_got_mail_or_notes_on_it(standin,
+                                                                       tmp_path: Path) -> None:
+    import json
+
+    from test_profile_e2e import OWNER, mailbox
+
+    box = mailbox(tmp_path / "inbox.mbox")
+    result = run_cli("profile", "--mbox", box, "--owner", OWNER, "--cache-dir",
+                     tmp_path / "cache", "--reduce-model", "openai:gpt-4o",
+                     "-o", tmp_path / "profile.md")
+    assert result.exit_code == 0, result.output
+    (manifest,) = (tmp_path / "cache" / "runs").glob("*.json")
+    sent = json.loads(manifest.read_text())["mail_sent"]
+    by_stage = {entry["stage"]: entry for entry in sent}
+    assert set(by_stage) >= {"triage and map", "reduce"}
+    assert by_stage["reduce"]["endpoint"] == standin.url  # the notes went to the strong model
+    assert "m1@acme.example" in by_stage["triage and map"]["message_ids"]
+    assert set(by_stage["reduce"]["message_ids"]) <= set(
+        by_stage["triage and map"]["message_ids"])

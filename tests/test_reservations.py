@@ -209,7 +209,7 @@ def test_many_calls_at_once_never_spend_past_the_budget(share: float) -> None:
         stopped = False
     except BudgetExceeded:
         stopped = True
-    assert run.ledger.spent <= budget and run.ledger._reserved == 0
+    assert run.ledger.spent <= budget + 1e-9 and run.ledger._reserved == 0  # float sums
     history = stage.model.history  # type: ignore[attr-defined]
     shortened = [r.max_tokens for r in history if r.max_tokens < 1024]
     assert all(m >= 256 for m in shortened)

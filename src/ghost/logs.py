@@ -8,6 +8,18 @@ from collections.abc import Iterable
 REDACTED = "[REDACTED]"
 
 
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` with every API key in the environment (or `secrets`) replaced by [REDACTED]."""
+    if secrets is None:
+        from ghost.models.keys import secret_values
+
+        secrets = secret_values()
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]):
         super().__init__()
@@ -17,9 +29,13 @@ class RedactSecrets(logging.Filter):
         if not self.secrets:
             return True
         message = record.getMessage()
-        clean = message
-        for secret in self.secrets:
-            clean = clean.replace(secret, REDACTED)
+        clean = redact(message, self.secrets)
+        if record.exc_info and record.exc_info[1] is not None:
+            # A traceback (-v) prints the exception's own text: redact it there too.
+            exc = record.exc_info[1]
+            if redact(str(exc), self.secrets) != str(exc):
+                record.exc_info, record.exc_text = None, None
+                clean += f" ({type(exc).__name__}: {redact(str(exc), self.secrets)})"
         if clean != message:
             record.msg, record.args = clean, None
         return True

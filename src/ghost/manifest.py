@@ -1,4 +1,10 @@
-"""The run manifest: an audit trail of what left the machine — sizes and hashes, never content."""
+"""The run manifest: an audit trail of what left the machine — sizes and hashes, never content.
+
+While a run goes on, every entry is also appended to a journal, `runs/<run>.jsonl` (0600), one
+JSON object a line, so a run that is killed (kill -9, a power cut after the kernel wrote it)
+still leaves a record of every call made and every endpoint used so far; a run that closes
+writes `runs/<run>.json` whole and removes its journal.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +30,30 @@ class Manifest:
             "calls": [], "ledger": None,
         }
         self._lock = threading.Lock()
+        self._journal: Path | None = None
+
+    def keep_journal(self, cache_dir: Path) -> None:
+        """Start appending every entry to `runs/<run>.jsonl`, beginning with the run's header."""
+        import os
+
+        runs = ensure_private_dir(cache_dir / "runs")
+        self._journal = runs / f"{self.run_id}.jsonl"
+        fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        header = {k: v for k, v in self.data.items() if k not in ("inputs", "calls")}
+        self._append({"run": header})
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        if self._journal is None:
+            return
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self._lock, self._journal.open("a", encoding="utf-8") as fh:
+            fh.write(line)
 
     def add_input(self, path: str, sha256: str, size: int, **extra: Any) -> None:
-        self.data["inputs"].append({"path": path, "sha256": sha256, "bytes": size, **extra})
+        entry = {"path": path, "sha256": sha256, "bytes": size, **extra}
+        self.data["inputs"].append(entry)
+        self._append({"input": entry})
 
     def add_call(self, *, stage: str, spec: str, endpoint: str, request: Request, cache_key: str,
                  cached: bool, usage: Usage | None, response_chars: int, **extra: Any) -> None:
@@ -38,6 +65,7 @@ class Manifest:
         }
         with self._lock:
             self.data["calls"].append(entry)
+        self._append({"call": entry})
 
     def add_batch_result(self, *, stage: str, spec: str, endpoint: str, cache_key: str,
                          request_sha256: str, usage: Usage, response_chars: int) -> None:
@@ -47,9 +75,16 @@ class Manifest:
                  "at": _now()}
         with self._lock:
             self.data["calls"].append(entry)
+        self._append({"call": entry})
 
     def finish(self, status: str, ledger: dict[str, Any] | None = None) -> None:
         self.data.update(finished=_now(), status=status, ledger=ledger)
+
+    def record(self, key: str, entry: dict[str, Any]) -> None:
+        """Add an audit entry under `key` (a list), in the manifest and its journal."""
+        with self._lock:
+            self.data.setdefault(key, []).append(entry)
+        self._append({key: entry})
 
     def save(self, cache_dir: Path) -> Path:
         runs = ensure_private_dir(cache_dir / "runs")
@@ -57,6 +92,9 @@ class Manifest:
         with self._lock:
             text = json.dumps(self.data, indent=1, ensure_ascii=False)
         write_text_atomic(path, text + "\n", mode=0o600)
+        if self._journal is not None:
+            self._journal.unlink(missing_ok=True)
+            self._journal = None
         return path
 
 

@@ -39,6 +39,8 @@ class Session:
         # A dry run only peeks at an existing cache; it creates nothing.
         peek_only = options.dry_run and not (self.cache_dir / "responses").exists()
         self.cache = None if options.no_cache or peek_only else ResponseCache(self.cache_dir)
+        if not options.dry_run:
+            self.manifest.keep_journal(self.cache_dir)
         self.runner = Runner(self.ledger, self.cache, self.manifest,
                              concurrency=options.concurrency, patience=options.patience)
         self._stages: dict[str, Stage] = {}
@@ -108,6 +110,11 @@ class Session:
             model, host = self._models[info.spec]
             self._stages[name] = Stage(name, model, info, host)
         return self._stages[name]
+
+    def endpoint_used(self, role: str) -> str | None:
+        """Where a stage of this run sent its calls (a host, or "local"), if it was built."""
+        stage = self._stages.get(role)
+        return stage.endpoint if stage is not None else None
 
     def spec_used(self, role: str) -> str | None:
         """The model a stage of this run really called (or read from the cache), if any."""

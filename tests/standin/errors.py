@@ -25,8 +25,9 @@ def _seconds(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
-def fault_reply(provider: str, status: int, retry_after: float | None, rid: str) -> Reply:
-    reply = error_reply(provider, status, None, rid)
+def fault_reply(provider: str, status: int, retry_after: float | None, rid: str,
+                message: str | None = None) -> Reply:
+    reply = error_reply(provider, status, message, rid)
     if retry_after is not None:
         reply.headers.append(("retry-after", _seconds(retry_after)))
         reply.headers.append(("retry-after-ms", str(round(retry_after * 1000))))
@@ -39,6 +40,7 @@ class FailNext:
     remaining: int
     retry_after: float | None
     provider: str | None
+    message: str | None = None
 
 
 @dataclass
@@ -67,28 +69,29 @@ class Faults:
             self.every = FailEvery(n, tuple(statuses), retry_after, provider)
 
     def fail_next(
-        self, status: int, count: int, retry_after: float | None, provider: str | None
+        self, status: int, count: int, retry_after: float | None, provider: str | None,
+        message: str | None = None,
     ) -> None:
         if count > 0:
-            self.next.append(FailNext(status, count, retry_after, provider))
+            self.next.append(FailNext(status, count, retry_after, provider, message))
 
     def clear(self) -> None:
         self.next.clear()
         self.every = None
 
-    def take(self, provider: str) -> tuple[int, float | None] | None:
-        """(status, retry_after) of the fault this request of `provider` meets, if any."""
+    def take(self, provider: str) -> tuple[int, float | None, str | None] | None:
+        """(status, retry_after, message) of the fault this request of `provider` meets."""
         for fault in self.next:
             if fault.provider in (None, provider):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.next.remove(fault)
-                return fault.status, fault.retry_after
+                return fault.status, fault.retry_after, fault.message
         every = self.every
         if every is not None and every.provider in (None, provider):
             every.seen += 1
             if every.seen % every.n == 0:
                 status = every.statuses[every.failed % len(every.statuses)]
                 every.failed += 1
-                return status, every.retry_after
+                return status, every.retry_after, None
         return None

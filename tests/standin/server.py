@@ -183,11 +183,13 @@ class StandIn:
         count: int = 1,
         retry_after: float | None = None,
         provider: str | None = None,
+        message: str | None = None,
     ) -> None:
-        """Fail the next `count` requests (of `provider`, or any) with `status`."""
+        """Fail the next `count` requests (of `provider`, or any) with `status` (and the
+        error `message`, else the provider's usual one)."""
         _validate_provider(provider)
         with self._lock:
-            self._faults.fail_next(status, count, retry_after, provider)
+            self._faults.fail_next(status, count, retry_after, provider, message)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -337,7 +339,7 @@ class StandIn:
         with self._lock:
             fault = self._faults.take(provider)
         if fault is not None:
-            return fault_reply(provider, fault[0], fault[1], rid)
+            return fault_reply(provider, fault[0], fault[1], rid, fault[2])
         if bad_json:
             return error_reply(provider, 400, "The request body is not valid JSON.", rid)
         if route is not None:

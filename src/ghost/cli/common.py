@@ -172,9 +172,11 @@ def cli_errors(verbose: int) -> Iterator[None]:
     try:
         yield
     except GhostError as exc:
+        from ghost.logs import redact
+
         if verbose:
             logging.getLogger("ghost").exception("failed")
-        typer.echo(f"ghost: error: {exc}", err=True)
+        typer.echo(f"ghost: error: {redact(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a file or folder the core did not turn into a GhostError
         from ghost.write.atomic import PATH_ERRNOS

@@ -207,6 +207,7 @@ def _build(session: Session, index: MailIndex, added: AddReport,
                 return result
             bound.check_budget(opts.budget)
         reply = session.runner.call(session.stage("reduce"), q_request)
+        _record_sent(session, "queries", "reduce", "the top correspondents' addresses", [])
         queries += parse_queries(reply.text)
     result.queries = queries
     for query in queries:
@@ -251,8 +252,11 @@ def _build(session: Session, index: MailIndex, added: AddReport,
         # Notes repeat what the mail says; a local map model saw it unmasked.
         masking = Masking(enabled=True, counts=result.masked_reduce)
         notes = [Notes(n.index, masking.apply(n.label), masking.apply(n.text)) for n in notes]
+    derived_from = [mid for chunk, _ in keep for mid in chunk.message_ids]
     result.notes, result.collapse_rounds = condense(
         session, notes, title=request.owner, budget=int(reduce_info.context * NOTES_SHARE))
+    if result.collapse_rounds:
+        _record_sent(session, "collapse", "collapse", "notes on these messages", derived_from)
     if not result.notes:
         result.text = f"# Profile: {request.owner}\n\nNo selected thread held anything to brief."
         return result
@@ -260,6 +264,9 @@ def _build(session: Session, index: MailIndex, added: AddReport,
         session, "profile-reduce", owner=request.owner or "the mailbox owner",
         notes=join_notes(result.notes), threads=len(keep),
         dropped=len(chunks) - len(keep), target_words=request.words)
+    _record_sent(session, "reduce", "reduce", "notes on these messages", derived_from)
+    if session.options.screen:
+        _record_sent(session, "screen", "screen", "notes on these messages", derived_from)
     final, result.screen = final_reply(session, final_request,
                                        screen_text=join_notes(result.notes),
                                        expected_output=int(request.words * 1.5))
@@ -280,6 +287,16 @@ def _notes_leave(session: Session, reduce_cloud: bool) -> bool:
     return is_cloud(screen_info, session.options.base_url)
 
 
+def _record_sent(session: Session, stage: str, role: str, what: str, ids: Sequence[str]) -> None:
+    """The audit trail of text derived from mail: which stage sent it where (ids, never
+    content). Recorded as it is sent, so a killed run's journal has it too."""
+    endpoint = session.endpoint_used(role) or (
+        session.stage_for(role, screen_spec(session)) if role == "screen"
+        else session.stage(role)).endpoint
+    session.manifest.record("mail_sent", {"stage": stage, "endpoint": endpoint, "what": what,
+                                          "message_ids": list(dict.fromkeys(ids))})
+
+
 def _record_recipients(session: Session, endpoint: str, chunks: Sequence[ThreadChunk]) -> None:
     """The manifest's audit trail: which messages went to which provider (ids, not content)."""
     sent = session.manifest.data.setdefault("messages_sent", {})
@@ -290,6 +307,8 @@ def _record_recipients(session: Session, endpoint: str, chunks: Sequence[ThreadC
             if mid not in seen:
                 ids.append(mid)
                 seen.add(mid)
+    _record_sent(session, "triage and map", "map", "the messages themselves",
+                 [mid for chunk in chunks for mid in chunk.message_ids])
 
 
 @dataclass

@@ -42,7 +42,9 @@ def translate(exc: Exception, provider: str, model: str) -> Exception:
     name = type(exc).__name__
     if status is None:
         if name in ("APIConnectionError", "APITimeoutError"):
-            return RetryableError(f"{provider}: {name} ({exc})")
+            from ghost.logs import redact
+
+            return RetryableError(f"{provider}: {name} ({redact(str(exc))})")
         return exc
     response = getattr(exc, "response", None)
     if status in RETRYABLE_STATUSES:
@@ -67,12 +69,15 @@ def key_env(provider: str) -> str:
 
 
 def _error_message(exc: Exception) -> str:
+    """The provider's own explanation, with any key it echoes back redacted."""
+    from ghost.logs import redact
+
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:300]
-    return str(exc)[:300]
+            return redact(str(err["message"]))[:300]
+    return redact(str(exc))[:300]
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from ghost.ingest.samples import WRITTEN_BY_GHOST, Sample, load_samples
 from ghost.jobs.collect import CollectBatchesJob
 from ghost.jobs.episode import EpisodeJob
 from ghost.jobs.runner import Hooks, JobRun
+from ghost.logs import redact
 from ghost.models.batch import BatchStore
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
@@ -204,10 +205,11 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
     except (BudgetError, BudgetExceeded) as exc:
         entry.status, entry.error = OVER_BUDGET, str(exc)
     except GhostError as exc:
-        entry.error = str(exc)
+        entry.error = redact(str(exc))
     except Exception as exc:  # one bad episode must not stop the others or lose their spend
         log.debug("%s: unexpected error", job.name, exc_info=True)  # the traceback with -v
-        entry.error = f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)"
+        entry.error = (f"unexpected error: {type(exc).__name__}: {redact(str(exc))} (run with "
+                       "-v for details)")
     finally:
         ledger = run.ledger.to_dict()
         report.ledgers[job.name] = ledger
