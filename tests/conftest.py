@@ -92,3 +92,21 @@ def slow_batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
         for name, value in server.env(TEST_KEY).items():
             monkeypatch.setenv(name, value)
         yield server
+
+
+def kill_after_calls(server: StandIn, args: list[str], calls: int = 3) -> None:
+    """Run `python -m ghost ARGS` against `server` and kill -9 it once `calls` model calls
+    have arrived (bounded: 60 s at most)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, **server.env(TEST_KEY)}
+    proc = subprocess.Popen([sys.executable, "-m", "ghost", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while server.calls(path="/v1/messages") < calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -13,22 +13,14 @@ from ghost.chunk.threads import Masking, render_message
 from ghost.ingest.mail import ReadStats, iter_records
 from ghost.privacy import mask_secrets
 from standin import StandIn
+from test_private_files import mailbox as private_mailbox
 
 OWNER = "Dana Reyes <dana@acme.example>"
 LUHN_ID = "20050610153240.GA26106@stat.math.ethz.ch"  # its digit run passes the Luhn check
 
 
 def mailbox(path: Path) -> Path:
-    def message(mid: str, sender: str, subject: str, body: str, day: int) -> str:
-        date = f"Mon, {day:02d} Feb 2025 09:00:00 +0000"
-        return (f"From x@example {date}\nMessage-ID: <{mid}>\nFrom: {sender}\n"
-                f"To: {OWNER}\nSubject: {subject}\nDate: {date}\n\n{body}\n\n")
-
-    path.write_text(
-        message(LUHN_ID, "Sam Ortiz <sam@acme.example>", "Board offsite",
-                "Dana, FACT-OFFSITE the board offsite is in Lisbon on 12 March.", 3)
-        + message("m2@acme.example", OWNER, "Budget", "Lee, the Q1 budget FACT-BUDGET.", 4))
-    return path
+    return private_mailbox(path, first_id=LUHN_ID)
 
 
 def test_masking_keeps_message_ids_and_masks_what_is_around_them() -> None:

@@ -50,14 +50,14 @@ def one_line_error(result, *fragments: str) -> str:
     return lines[0]
 
 
-def mailbox(path: Path) -> Path:
+def mailbox(path: Path, first_id: str = "m1@acme.example") -> Path:
     def message(mid: str, sender: str, subject: str, body: str, day: int) -> str:
         date = f"Mon, {day:02d} Feb 2025 09:00:00 +0000"
         return (f"From x@example {date}\nMessage-ID: <{mid}>\nFrom: {sender}\n"
                 f"To: {OWNER}\nSubject: {subject}\nDate: {date}\n\n{body}\n\n")
 
     path.write_text(
-        message("m1@acme.example", "Sam Ortiz <sam@acme.example>", "Board offsite",
+        message(first_id, "Sam Ortiz <sam@acme.example>", "Board offsite",
                 "Dana, FACT-OFFSITE the board offsite is in Lisbon on 12 March.", 3)
         + message("m2@acme.example", OWNER, "Budget", "Lee, the Q1 budget FACT-BUDGET.", 4))
     return path
@@ -261,12 +261,8 @@ def test_a_provider_error_that_echoes_the_key_never_shows_it(standin, tmp_path: 
 
 def test_a_killed_run_leaves_a_journal_of_every_endpoint_used(tmp_path: Path) -> None:
     import json
-    import signal
-    import subprocess
-    import sys
-    import time
 
-    from conftest import TEST_KEY
+    from conftest import TEST_KEY, kill_after_calls
 
     from standin import StandIn
 
@@ -275,16 +271,8 @@ def test_a_killed_run_leaves_a_journal_of_every_endpoint_used(tmp_path: Path) ->
                                   for n in range(400)))
     cache = tmp_path / "cache"
     with StandIn(latency=0.4) as server:
-        env = {**os.environ, **server.env(TEST_KEY)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ghost", "summarize", str(source), "--chunk-tokens", "200",
-             "--concurrency", "2", "--cache-dir", str(cache), "-q"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while server.calls(path="/v1/messages") < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_after_calls(server, ["summarize", str(source), "--chunk-tokens", "200",
+                                  "--concurrency", "2", "--cache-dir", str(cache), "-q"])
         host = server.url
     assert not list((cache / "runs").glob("*.json"))  # it never closed
     (journal,) = (cache / "runs").glob("*.jsonl")

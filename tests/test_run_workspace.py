@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TEST_KEY, run_cli
+from conftest import REPO, TEST_KEY, kill_after_calls, run_cli
 
 from ghost.cache import ResponseCache
 from ghost.workspace.state import WorkspaceState, this_month
@@ -117,14 +116,7 @@ def test_a_second_concurrent_run_exits_75(standin: StandIn, tmp_path: Path) -> N
 def test_kill_9_mid_map_then_rerun_pays_only_for_missing_calls(tmp_path: Path) -> None:
     config = workspace(tmp_path, make='["summary"]', chunk_tokens=120, concurrency=2)
     with StandIn(latency=0.4) as server:
-        env = {**os.environ, **server.env(TEST_KEY)}
-        proc = subprocess.Popen([sys.executable, "-m", "ghost", "run", "-c", str(config), "-q"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while server.calls(path="/v1/messages") < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_after_calls(server, ["run", "-c", str(config), "-q"])
         time.sleep(0.5)  # let the in-flight requests land at the stand-in
         cache = ResponseCache(tmp_path / "cache")
         cached = len(cache)
