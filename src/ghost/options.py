@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.errors import InputError
+from ghost.models.errors_map import DEFAULT_CALL_TIMEOUT
 from ghost.models.runner import DEFAULT_CONCURRENCY, DEFAULT_PATIENCE
 
 # Below this a chunk is mostly the map prompt's instructions (~300 tokens) around a scrap.
@@ -23,6 +24,9 @@ class RunOptions:
     no_cache: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
     patience: float = DEFAULT_PATIENCE
+    # Seconds one call may wait for its reply (a streamed one: for its next piece) before it
+    # is abandoned and, patience allowing, sent again. Not part of the cache key.
+    timeout: float = DEFAULT_CALL_TIMEOUT
     budget: float | None = None
     dry_run: bool = False
     templates: str | None = None
@@ -52,6 +56,8 @@ class RunOptions:
             raise InputError(f"--concurrency must be at least 1, got {self.concurrency}")
         if not self.patience >= 0:
             raise InputError(f"--patience must be 0 or more seconds, got {self.patience:g}")
+        if not self.timeout > 0:
+            raise InputError(f"--timeout must be more than 0 seconds, got {self.timeout:g}")
         if self.budget is not None and not self.budget > 0:
             raise InputError("--budget must be a positive number of US dollars, "
                              f"got {self.budget:g}")

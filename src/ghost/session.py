@@ -105,7 +105,8 @@ class Session:
                 # options, and the manifest names the host the adapter really calls.
                 endpoint = endpoint_for(info, self.options.base_url,
                                         alternative=key_alternative(self.command))
-                self._models[info.spec] = (build_model(info, endpoint=endpoint),
+                self._models[info.spec] = (build_model(info, endpoint=endpoint,
+                                                       timeout=self.options.timeout),
                                            endpoint.host if endpoint else IN_PROCESS)
             model, host = self._models[info.spec]
             self._stages[name] = Stage(name, model, info, host)

@@ -10,7 +10,9 @@ Tests drive the real SDKs against it through their base URL::
 Replies are deterministic: `STANDIN <8 hex of sha256 of the message text>` then one
 `- <line>` per line of the last user message that carries the marker (`FACT-...` by
 default), so a fact planted in the input can be followed to the next stage. Scripted
-replies (`enqueue`), a `responder` callback, injected faults (`fail_every`, `fail_next`),
+replies (`enqueue`), a `responder` callback, injected faults (`fail_every`, `fail_next`;
+`inject` for those below the status: a stream reset, cut or stalled part-way, an error event
+after a 200, a truncated or empty body, a hang),
 latency, prompt-caching usage, streaming (SSE) and both batch APIs are simulated;
 `StandIn(bill="max_tokens")` bills every reply its request's whole max_tokens (the worst case).
 
@@ -18,7 +20,8 @@ With `tests/` on the path, `python -m standin --port 8765` serves until Ctrl-C.
 
 Modules: `server` (StandIn), `http_server` (sockets and HTTP/1.1), `calls` (model calls),
 `anthropic_wire` / `openai_wire` (each API's bodies), `prompt` and `replies` (what both
-share), `prompt_cache`, `errors` (error replies, injected faults), `records`, and
+share), `prompt_cache`, `errors` (error replies, injected faults), `faults` (faults below the
+HTTP status), `records`, and
 `batches` / `batch_records` (both batch APIs).
 """
 

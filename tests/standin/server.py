@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .batches import BatchStore
 from .calls import ModelCalls, Responder
 from .errors import Faults, error_reply, fault_reply
+from .faults import Fault, Injections, send_faulty
 from .http_server import Listener, StandInHandler
 from .prompt import ANTHROPIC, JSON, OPENAI
 from .records import RecordedRequest, redact
@@ -95,6 +96,8 @@ class StandIn:
         self._lock = threading.RLock()
         self._records: list[RecordedRequest] = []
         self._faults = Faults()
+        self._injected = Injections()
+        self._stopping = threading.Event()
         self._calls = ModelCalls(
             self._lock,
             re.compile(marker) if isinstance(marker, str) else marker,
@@ -109,12 +112,14 @@ class StandIn:
 
     def start(self) -> StandIn:
         if self._listener is None:
+            self._stopping.clear()
             self._listener = Listener(self.host, self._port, self)
             self._port = self._listener.port
         return self
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
+        self._stopping.set()  # a hanging reply hangs up now
         if listener is not None:
             listener.close()
 
@@ -191,9 +196,23 @@ class StandIn:
         with self._lock:
             self._faults.fail_next(status, count, retry_after, provider, message)
 
+    def inject(self, fault: str, count: int = 1, provider: str | None = None, *,
+               error_type: str = "overloaded_error", after_events: int = 3,
+               hang_seconds: float = 30.0) -> None:
+        """Answer the next `count` model calls it applies to (of `provider`, or any) with a
+        fault below the HTTP status (see `faults.FAULT_KINDS`): `reset_mid_stream`,
+        `cut_mid_stream`, `stall_mid_stream`, `stream_error` (of `error_type`) after
+        `after_events` events, `truncated_json`, `empty_200`, or `hang` (nothing sent for
+        `hang_seconds`, at most 60, or until the stand-in stops)."""
+        _validate_provider(provider)
+        with self._lock:
+            self._injected.add(Fault(fault, count, provider, error_type, after_events,
+                                     hang_seconds))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._injected.clear()
 
     def finish_batches(self, keep: int | None = None) -> int:
         """Process every pending batch now; returns how many were finished.
@@ -230,6 +249,7 @@ class StandIn:
             self._records.clear()
             self._calls.clear()
             self._faults.clear()
+            self._injected.clear()
             self._batches.clear()
 
     # ------------------------------------------------------------ request handling
@@ -284,12 +304,19 @@ class StandIn:
         reply.headers.append(("request-id" if provider == ANTHROPIC else "x-request-id", rid))
         status = reply.status if isinstance(reply, Reply) else 200
         record.status = status
+        injected = None
+        if status == 200 and (method, path) in (("POST", "/v1/messages"),
+                                                ("POST", "/v1/chat/completions")):
+            with self._lock:
+                injected = self._injected.take(provider, isinstance(reply, StreamReply))
 
         def done() -> None:
             record.finished = time.monotonic()
 
         try:
-            if isinstance(reply, Reply):
+            if injected is not None:
+                send_faulty(h, provider, reply, injected, self._stopping, done)
+            elif isinstance(reply, Reply):
                 done()
                 h.send(reply)
             else:
@@ -297,15 +324,9 @@ class StandIn:
         finally:
             if record.finished is None:
                 done()
-            logger.info(
-                "%s %s %s -> %d%s (%.0f ms)",
-                provider,
-                method,
-                path,
-                status,
-                " stream" if record.stream else "",
-                ((record.finished or record.started) - record.started) * 1000,
-            )
+            ms = ((record.finished or record.started) - record.started) * 1000
+            logger.info("%s %s %s -> %d%s (%.0f ms)", provider, method, path, status,
+                        " stream" if record.stream else "", ms)
 
     def _respond(
         self,
@@ -351,16 +372,8 @@ class StandIn:
             record.reply = text
             return answer
         with self._lock:
-            reply = self._batches.handle(
-                method,
-                path,
-                body,
-                raw,
-                content_type,
-                self._base_url(h),
-                self.batch_ready_after,
-                self.batch_auto_finish,
-            )
+            reply = self._batches.handle(method, path, body, raw, content_type, self._base_url(h),
+                                         self.batch_ready_after, self.batch_auto_finish)
         if reply is None:
             return error_reply(provider, 404, f"stand-in has no route {method} {path}", rid)
         return reply

@@ -34,6 +34,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the plan (chunks, 
 Budget = Annotated[float | None, typer.Option("--budget", help="Refuse to start above this estimate (USD); stop before spending past it.", show_default=False)]
 Concurrency = Annotated[int, typer.Option("--concurrency", help="Model calls in flight at once.")]
 Patience = Annotated[float, typer.Option("--patience", help="Seconds a call may wait out rate limits and outages before failing.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds one call may wait for its reply (a streamed reply: for its next piece; a reply asking over 4096 tokens unstreamed: proportionally more) before it is abandoned and sent again.")]
 Templates = Annotated[str | None, typer.Option("--templates", help="Folder of prompt templates overriding the built-in ones file by file.", show_default=False)]
 ModelsFile = Annotated[str | None, typer.Option("--models-file", help="TOML models table merged over the built-in one [env GHOST_MODELS].", show_default=False)]
 ChunkTokens = Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk the map model reads (at least 100).")]
@@ -212,12 +213,13 @@ SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("cache_dir", CacheDir, None), ("no_cache", NoCache, False), ("output", Output, None),
     ("as_json", JsonReport, False), ("dry_run", DryRun, False), ("budget", Budget, None),
     ("concurrency", Concurrency, 8), ("patience", Patience, 1800.0),
+    ("timeout", Timeout, 120.0),
     ("templates", Templates, None), ("models_file", ModelsFile, None),
     ("chunk_tokens", ChunkTokens, 4000), ("quiet", Quiet, False), ("verbose", Verbose, 0),
 )
 _RUN_OPTION_NAMES = ("citations", "map_model", "reduce_model", "collapse_model", "base_url",
                      "cache_dir",
-                     "no_cache", "dry_run", "budget", "concurrency", "patience", "templates",
+                     "no_cache", "dry_run", "budget", "concurrency", "patience", "timeout", "templates",
                      "models_file", "chunk_tokens")
 
 

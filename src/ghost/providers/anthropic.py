@@ -13,7 +13,12 @@ from typing import Any
 
 from ghost.errors import ModelCallError
 from ghost.models.catalog import ModelInfo
-from ghost.models.errors_map import translated_errors
+from ghost.models.errors_map import (
+    DEFAULT_CALL_TIMEOUT,
+    call_timeout,
+    malformed,
+    translated_errors,
+)
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
 from ghost.providers import Provider, register
@@ -77,24 +82,33 @@ def _thought(message: Any) -> bool:
 
 
 class AnthropicModel:
-    def __init__(self, info: ModelInfo, endpoint: Endpoint, timeout: float = 600.0):
+    def __init__(self, info: ModelInfo, endpoint: Endpoint,
+                 timeout: float = DEFAULT_CALL_TIMEOUT):
         import anthropic
 
         self.info = info
         self.spec = info.spec
         self.endpoint = endpoint
+        self.timeout = timeout
         self._client = anthropic.Anthropic(api_key=endpoint.api_key, base_url=endpoint.base_url,
                                            max_retries=0, timeout=timeout)
 
     def complete(self, request: Request) -> Completion:
+        import anthropic
+
         params = build_params(self.info, request)
+        # The SDK judges "too long for one response" by the max_tokens actually sent.
+        streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS
+        timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
-            # The SDK judges "too long for one response" by the max_tokens actually sent.
-            if params["max_tokens"] >= STREAM_FROM_MAX_TOKENS:
-                with self._client.messages.stream(**params) as stream:
+            if streamed:
+                with self._client.messages.stream(**params, timeout=timeout) as stream:
                     message = stream.get_final_message()
             else:
-                message = self._client.messages.create(**params)
+                message = self._client.messages.create(**params, timeout=timeout)
+        if not isinstance(getattr(message, "content", None), list) or \
+                getattr(message, "usage", None) is None:
+            raise malformed(NAME, self.info.name, "content or usage")
         completion = parse_message(message)
         if not completion.text.strip() and completion.stop_reason == "max_tokens" and \
                 _thought(message):

@@ -9,7 +9,12 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from ghost.models.catalog import ModelInfo
-from ghost.models.errors_map import translated_errors
+from ghost.models.errors_map import (
+    DEFAULT_CALL_TIMEOUT,
+    call_timeout,
+    malformed,
+    translated_errors,
+)
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
 from ghost.privacy import is_local_endpoint
@@ -47,23 +52,34 @@ def parse_usage(u: Any) -> Usage:
 
 
 class OpenAIModel:
-    def __init__(self, info: ModelInfo, endpoint: Endpoint, timeout: float = 600.0):
+    def __init__(self, info: ModelInfo, endpoint: Endpoint,
+                 timeout: float = DEFAULT_CALL_TIMEOUT):
         import openai
 
         self.info = info
         self.spec = info.spec
         self.endpoint = endpoint
+        self.timeout = timeout
         self._compat = bool(endpoint.base_url) and "api.openai.com" not in (endpoint.base_url or "")
         self._client = openai.OpenAI(api_key=endpoint.api_key, base_url=endpoint.base_url,
                                      max_retries=0, timeout=timeout)
 
     def complete(self, request: Request) -> Completion:
+        import openai
+
         params = build_params(self.info, request, compat=self._compat)
+        streamed = request.max_tokens >= STREAM_FROM_MAX_TOKENS
+        asked = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
+        timeout = call_timeout(openai, self.timeout, asked, streamed)
         with translated_errors(NAME, self.info.name):
-            if request.max_tokens >= STREAM_FROM_MAX_TOKENS:
-                return self._stream(params)
-            resp = self._client.chat.completions.create(**params)
-        choice = resp.choices[0]
+            if streamed:
+                return self._stream(params, timeout)
+            resp = self._client.chat.completions.create(**params, timeout=timeout)
+        choices = getattr(resp, "choices", None)
+        if not isinstance(choices, list) or not choices or \
+                getattr(choices[0], "message", None) is None:
+            raise malformed(NAME, self.info.name, "choices")
+        choice = choices[0]
         return Completion(choice.message.content or "", parse_usage(resp.usage), resp.model,
                           choice.finish_reason or "")
 
@@ -100,11 +116,11 @@ class OpenAIModel:
                             out[cid] = result
         return out
 
-    def _stream(self, params: dict[str, Any]) -> Completion:
+    def _stream(self, params: dict[str, Any], timeout: Any) -> Completion:
         pieces: list[str] = []
         usage, model, finish = Usage(), params["model"], ""
         stream = self._client.chat.completions.create(
-            **params, stream=True, stream_options={"include_usage": True})
+            **params, stream=True, stream_options={"include_usage": True}, timeout=timeout)
         for chunk in stream:
             model = chunk.model or model
             if chunk.usage is not None:
