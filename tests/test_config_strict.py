@@ -185,7 +185,7 @@ def test_the_init_example_loads_as_written(tmp_path: Path, monkeypatch) -> None:
 
 def test_every_setting_the_example_comments_out_is_accepted(tmp_path: Path) -> None:
     commented = re.findall(r"^# (\w+) = ", EXAMPLE, flags=re.M)
-    assert set(commented) == {"essay_words", "summary_words", "base_url", "collapse",
+    assert set(commented) == {"essay_words", "summary_words", "base_url", "collapse", "timeout",
                               "chunk_tokens", "cache_dir"}
     body = re.sub(r"^# (\w+ = )", r"\1", EXAMPLE, flags=re.M)
     body = body.replace("essay_words = 700", "essay_words = 900").replace(

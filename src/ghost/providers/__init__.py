@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ghost.models.keys import Endpoint
     from ghost.models.protocol import Model
 
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = 120.0  # seconds one call may wait for its reply (--timeout)
 # What the manifest and the privacy checks call the endpoint of a model run in-process.
 IN_PROCESS = "local"
 

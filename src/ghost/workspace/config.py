@@ -64,6 +64,7 @@ per_month = 20.00
 # the next `ghost run` collects them. Same as `ghost run --batch`.
 batch = false
 concurrency = 8
+# timeout = 120   # seconds one call may wait for its reply before it is sent again
 # chunk_tokens = 4000
 # cache_dir = "cache"
 '''
@@ -84,6 +85,7 @@ class WorkspaceConfig:
     budget_per_month: float | None = None
     batch: bool = False
     concurrency: int = 8
+    timeout: float = 120.0
     chunk_tokens: int = 4000
     cache_dir: Path | None = None
     essay_words: int = 700
@@ -175,7 +177,8 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         map_model=models.map, reduce_model=models.reduce, collapse_model=models.collapse,
         base_url=models.base_url,
         budget_per_run=budget.per_run, budget_per_month=budget.per_month,
-        batch=run.batch, concurrency=run.concurrency, chunk_tokens=run.chunk_tokens,
+        batch=run.batch, concurrency=run.concurrency, timeout=run.timeout,
+        chunk_tokens=run.chunk_tokens,
         cache_dir=root / (run.cache_dir or "cache"),
         essay_words=parsed.outputs.essay_words, summary_words=parsed.outputs.summary_words,
     )
@@ -224,6 +227,7 @@ class Budget(_Section):
 class Run(_Section):
     batch: bool = False
     concurrency: Count = 8
+    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 120.0
     chunk_tokens: Annotated[int, Field(ge=MIN_CHUNK_TOKENS)] = 4000
     cache_dir: str | None = None
 
