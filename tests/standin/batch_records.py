@@ -4,6 +4,7 @@ each rendered as the API's JSON; and the parsing of uploaded multipart and JSONL
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from .prompt import JSON
+from .replies import Reply
 
 DAY = 24 * 3600
 OPENAI_BATCH_ENDPOINT = "/v1/chat/completions"
@@ -153,3 +155,63 @@ def iter_jsonl(data: bytes) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
         if line.strip():
             yield number, line
+
+
+def parse_batch_input(data: bytes) -> tuple[list[JSON], list[JSON]]:
+    """An OpenAI batch input file → its valid request lines and the errors of the others."""
+    lines: list[JSON] = []
+    errors: list[JSON] = []
+    seen: set[str] = set()
+
+    def fail(code: str, number: int, message: str) -> None:
+        errors.append({"code": code, "line": number, "message": message, "param": None})
+
+    for number, text in iter_jsonl(data):
+        try:
+            item = json.loads(text)
+        except ValueError:
+            fail("invalid_json_line", number, "This line is not parseable as valid JSON.")
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
+            fail("missing_required_parameter", number, "Missing required parameter: 'body'.")
+            continue
+        cid = item.get("custom_id")
+        if not isinstance(cid, str) or not cid:
+            fail("missing_required_parameter", number, "Missing 'custom_id'.")
+            continue
+        if cid in seen:
+            fail(
+                "duplicate_custom_id", number, f"The custom_id '{cid}' is used more than once."
+            )
+            continue
+        if item.get("url") != OPENAI_BATCH_ENDPOINT or item.get("method", "POST") != "POST":
+            fail("invalid_url", number, f"The URL must be {OPENAI_BATCH_ENDPOINT}.")
+            continue
+        seen.add(cid)
+        lines.append(item)
+    if not lines and not errors:
+        fail("empty_file", 0, "The input file is empty.")
+    return lines, errors
+
+
+class LostReply(Reply):
+    """A reply never sent: the server hangs up after doing the work (a lost response)."""
+
+    hang_up = True
+
+
+def check_metadata(metadata: Any) -> str:
+    """What is wrong with an OpenAI batch's metadata ("" when nothing): at most 16 pairs,
+    keys of at most 64 characters, string values of at most 512."""
+    if metadata is None:
+        return ""
+    if not isinstance(metadata, dict):
+        return "Invalid type for 'metadata': expected an object."
+    if len(metadata) > 16:
+        return "Invalid 'metadata': too many properties (at most 16)."
+    for key, value in metadata.items():
+        if len(key) > 64:
+            return f"Invalid 'metadata': key {key[:20]!r}... is longer than 64 characters."
+        if not isinstance(value, str) or len(value) > 512:
+            return f"Invalid 'metadata.{key}': expected a string of at most 512 characters."
+    return ""

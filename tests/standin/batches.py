@@ -17,9 +17,11 @@ from .anthropic_wire import anthropic_error
 from .batch_records import (
     OPENAI_BATCH_ENDPOINT,
     AnthropicBatch,
+    LostReply,
     OpenAIBatch,
     StoredFile,
-    iter_jsonl,
+    check_metadata,
+    parse_batch_input,
     parse_multipart,
 )
 from .openai_wire import openai_error
@@ -53,8 +55,11 @@ class BatchStore:
         self.anthropic: dict[str, AnthropicBatch] = {}
         self.openai: dict[str, OpenAIBatch] = {}
         self.files: dict[str, StoredFile] = {}
+        # provider (or None: either) of each create whose reply is to be lost, in order
+        self.lose_creates: list[str | None] = []
 
     def clear(self) -> None:
+        self.lose_creates.clear()
         self.anthropic.clear()
         self.openai.clear()
         self.files.clear()
@@ -229,7 +234,15 @@ class BatchStore:
             seen.add(cid)
         batch = AnthropicBatch(new_id("msgbatch_"), time.time(), requests)
         self.anthropic[batch.id] = batch
-        return json_reply(200, batch.to_json(base_url))
+        return self._created(ANTHROPIC, json_reply(200, batch.to_json(base_url)))
+
+    def _created(self, provider: str, reply: Reply) -> Reply:
+        """The reply to a create, or a hang-up (the batch exists) when one is to be lost."""
+        for n, which in enumerate(self.lose_creates):
+            if which in (None, provider):
+                del self.lose_creates[n]
+                return LostReply(reply.status, reply.body, reply.content_type, reply.headers)
+        return reply
 
     def _openai_batch_route(
         self, method: str, rest: list[str], body: Any, ready_after: float, auto: bool
@@ -294,7 +307,10 @@ class BatchStore:
             )
         if body.get("completion_window") != "24h":
             return _bad(OPENAI, "Invalid 'completion_window': expected '24h'.", "completion_window")
-        lines, errors = self._parse_input(stored.data)
+        problem = check_metadata(body.get("metadata"))
+        if problem:
+            return _bad(OPENAI, problem, "metadata")
+        lines, errors = parse_batch_input(stored.data)
         batch = OpenAIBatch(
             new_id("batch_"),
             time.time(),
@@ -305,42 +321,7 @@ class BatchStore:
             errors,
         )
         self.openai[batch.id] = batch
-        return json_reply(200, batch.to_json())
-
-    def _parse_input(self, data: bytes) -> tuple[list[JSON], list[JSON]]:
-        lines: list[JSON] = []
-        errors: list[JSON] = []
-        seen: set[str] = set()
-
-        def fail(code: str, number: int, message: str) -> None:
-            errors.append({"code": code, "line": number, "message": message, "param": None})
-
-        for number, text in iter_jsonl(data):
-            try:
-                item = json.loads(text)
-            except ValueError:
-                fail("invalid_json_line", number, "This line is not parseable as valid JSON.")
-                continue
-            if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
-                fail("missing_required_parameter", number, "Missing required parameter: 'body'.")
-                continue
-            cid = item.get("custom_id")
-            if not isinstance(cid, str) or not cid:
-                fail("missing_required_parameter", number, "Missing 'custom_id'.")
-                continue
-            if cid in seen:
-                fail(
-                    "duplicate_custom_id", number, f"The custom_id '{cid}' is used more than once."
-                )
-                continue
-            if item.get("url") != OPENAI_BATCH_ENDPOINT or item.get("method", "POST") != "POST":
-                fail("invalid_url", number, f"The URL must be {OPENAI_BATCH_ENDPOINT}.")
-                continue
-            seen.add(cid)
-            lines.append(item)
-        if not lines and not errors:
-            fail("empty_file", 0, "The input file is empty.")
-        return lines, errors
+        return self._created(OPENAI, json_reply(200, batch.to_json()))
 
     def _file_route(
         self, method: str, rest: list[str], raw: bytes, content_type: str

@@ -138,6 +138,9 @@ class StandInHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def send(self, reply: Reply) -> None:
+        if getattr(reply, "hang_up", False):  # a lost response: the work is done, no reply
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)

@@ -214,6 +214,13 @@ class StandIn:
             self._faults.clear()
             self._injected.clear()
 
+    def lose_next_batch_create(self, provider: str | None = None) -> None:
+        """The next batch create (of `provider`, or any) makes its batch, then the
+        connection closes before the reply: the client cannot know the batch exists."""
+        _validate_provider(provider)
+        with self._lock:
+            self._batches.lose_creates.append(provider)
+
     def finish_batches(self, keep: int | None = None) -> int:
         """Process every pending batch now; returns how many were finished.
 

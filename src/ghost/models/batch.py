@@ -4,6 +4,12 @@ The first run submits every call not already cached as one batch and saves its i
 stops with BatchPending. A later run polls the saved batches: finished results go into the
 response cache (so from then on they are ordinary cache hits) and only calls still missing are
 submitted again. A custom_id is the call's cache key, which is what ties a result to its call.
+
+A batch is recorded (state "submitting", with a local id) before it is sent, and the
+submission is tagged with that id where the API allows (OpenAI batch metadata). When the
+create's reply is lost, or a run was killed while sending, the provider's recent batches are
+listed and the match is adopted: a batch is never sent twice. Records belong to a workspace
+(`ghost run`), so workspaces that share a cache folder never collect or bill each other's.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from ghost.cache import ResponseCache, ensure_private_dir
-from ghost.errors import BatchPending, ConfigError, ModelCallError
+from ghost.errors import BatchPending, ConfigError, GhostError, ModelCallError
 from ghost.models.protocol import Completion, Request, RetryableError
 from ghost.models.runner import Runner, Stage, call_key, worst_cost
 from ghost.write.atomic import write_text_atomic
@@ -25,10 +32,42 @@ from ghost.write.atomic import write_text_atomic
 log = logging.getLogger(__name__)
 
 
+SUBMITTING, SUBMITTED = "submitting", "submitted"
+
+
 class BatchModel(Protocol):
-    def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str: ...
+    def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str: ...
     def batch_status(self, batch_id: str) -> str: ...  # "pending" | "ended" | "failed"
     def batch_results(self, batch_id: str) -> dict[str, Completion | str]: ...
+
+    def find_batch(self, tag: str, custom_ids: Sequence[str], since: float,
+                   exclude: Collection[str] = ()) -> str | None:
+        """The id of the batch submitted with `tag` (or holding exactly `custom_ids`), created
+        after `since` (epoch seconds, less some clock skew) and not in `exclude` (batches
+        already known to be someone's); None when there is none; "" when a batch that may be
+        it cannot be told apart yet (ask again later)."""
+        ...
+
+
+def workspace_id(root: Path) -> str:
+    """What ties a batch record to the workspace it was sent for."""
+    return str(root.resolve())
+
+
+def episode_owner(root: Path, episode: str) -> str:
+    """What `ghost run` gives a session's BatchStore as its owner: the episode's name and
+    its workspace, which the store keeps apart (a record's `owner` and `workspace`)."""
+    return json.dumps([workspace_id(root), episode])
+
+
+def _split_owner(owner: str) -> tuple[str, str]:
+    try:
+        value = json.loads(owner)
+    except ValueError:
+        return "", owner
+    if isinstance(value, list) and len(value) == 2:
+        return str(value[0]), str(value[1])
+    return "", owner
 
 
 @dataclass
@@ -42,14 +81,47 @@ class BatchRecord:
     request_sha256: dict[str, str]
     owner: str = ""             # what the batch was submitted for (a workspace episode)
     estimate_usd: float = 0.0   # committed but not yet billed: budgets count it until collected
+    local_id: str = ""          # ghost's own id, given before the provider's is known
+    state: str = SUBMITTED      # "submitting" until the provider's id is saved
+    submitted_at: float = 0.0   # epoch seconds, to find the batch again in the provider's list
+    workspace: str = ""         # the workspace it belongs to ("" for the CLI commands)
+    billed: list[str] = field(default_factory=list)  # calls already billed (a cut collection)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.local_id or self.batch_id}.json"
+
+    @property
+    def label(self) -> str:  # the provider's id, else ghost's while the batch is looked for
+        return self.batch_id or self.local_id
 
 
 class BatchStore:
-    """Pending batch ids, one JSON file each, under `<cache_dir>/batches`."""
+    """Pending batches, one JSON file each, under `<cache_dir>/batches`.
 
-    def __init__(self, cache_dir: Path, owner: str = ""):
+    A store sees only the records of its workspace (given, or set by an episode_owner()):
+    ghost run's records carry their workspace, the CLI commands' carry none."""
+
+    def __init__(self, cache_dir: Path, owner: str = "", workspace: str = ""):
         self.folder = ensure_private_dir(cache_dir / "batches")
+        self.workspace = workspace
         self.owner = owner
+
+    @property
+    def owner(self) -> str:
+        """Whose batches are sent: an episode's name (its workspace is kept apart)."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, value: str) -> None:  # an episode_owner() sets the workspace too
+        workspace, self._owner = _split_owner(value)
+        self.workspace = workspace or self.workspace
+
+    def _visible(self, record: BatchRecord) -> bool:
+        if record.workspace == self.workspace:
+            return True
+        # A record from before batches had a workspace: any workspace may finish it.
+        return bool(self.workspace) and not record.workspace and bool(record.owner)
 
     def pending(self, model: str | None = None) -> list[BatchRecord]:
         records = []
@@ -59,20 +131,30 @@ class BatchStore:
             except (ValueError, TypeError):
                 log.warning("ignored unreadable batch record %s", path.name)
                 continue
-            if model is None or record.model == model:
+            if self._visible(record) and (model is None or record.model == model):
                 records.append(record)
         return records
+
+    def known_ids(self) -> set[str]:
+        """The provider ids of every batch recorded in the folder, whatever its workspace."""
+        ids = set()
+        for path in self.folder.glob("*.json"):
+            try:
+                ids.add(str(json.loads(path.read_text()).get("batch_id") or ""))
+            except (ValueError, AttributeError):
+                continue
+        return ids - {""}
 
     def committed(self, *, except_owner: str | None = None) -> float:
         """Dollars submitted in batches not yet collected (and so not yet in any ledger)."""
         return sum(r.estimate_usd for r in self.pending() if r.owner != except_owner)
 
     def add(self, record: BatchRecord) -> None:
-        write_text_atomic(self.folder / f"{record.batch_id}.json", json.dumps(asdict(record)),
+        write_text_atomic(self.folder / record.file_name, json.dumps(asdict(record)),
                           mode=0o600)
 
     def remove(self, record: BatchRecord) -> None:
-        (self.folder / f"{record.batch_id}.json").unlink(missing_ok=True)
+        (self.folder / record.file_name).unlink(missing_ok=True)
 
 
 def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
@@ -101,22 +183,81 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
     ours = _ours(store, stage, keys)
     waiting = {cid for record in ours for cid in record.custom_ids}
     to_submit = [i for i in missing if keys[i] not in waiting]
-    ids = [r.batch_id for r in ours]
+    ids = [r.label for r in ours]
     if to_submit:
         items = [(keys[i], requests[i]) for i in to_submit]
         # Each call's worst case at the batch discount (a batch cannot be shortened to fit:
         # its results are matched to their calls by the request's cache key).
         estimate = sum(worst_cost(stage.info, r, stage.info.batch_discount) for _, r in items)
         runner.ledger.hold(estimate)  # refuse to submit past the budget; held until the end
-        batch_id = batch_model.submit_batch(items)
-        store.add(BatchRecord(batch_id, stage.info.spec, requests[0].stage,
-                              [cid for cid, _ in items], time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              {cid: r.digest() for cid, r in items}, owner=store.owner,
-                              estimate_usd=round(estimate, 6)))
-        ids.append(batch_id)
-        log.info("submitted batch %s with %d %s calls", batch_id, len(items), stage.name)
+        record = BatchRecord("", stage.info.spec, requests[0].stage, [cid for cid, _ in items],
+                             time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                             {cid: r.digest() for cid, r in items}, owner=store.owner,
+                             estimate_usd=round(estimate, 6), local_id=uuid.uuid4().hex,
+                             state=SUBMITTING, submitted_at=time.time(),
+                             workspace=store.workspace)
+        store.add(record)  # before sending: a lost reply or a kill leaves it to be found again
+        _submit(batch_model, store, record, items)
+        ids.append(record.label)
     raise BatchPending(f"{len(missing)} {stage.name} calls are in provider batches "
                        f"({', '.join(ids)}); run again later to collect them", ids)
+
+
+def _submit(model: BatchModel, store: BatchStore, record: BatchRecord,
+            items: Sequence[tuple[str, Request]]) -> None:
+    """Send `record`'s batch and save its id; after an uncertain failure (the request may
+    have reached the provider), adopt the batch the provider has instead of sending again."""
+    try:
+        batch_id = model.submit_batch(items, tag=record.local_id)
+    except RetryableError as exc:
+        log.warning("batch %s: no reply to its submission (%s); looking for it at the "
+                    "provider", record.local_id, exc)
+        try:
+            found = _find(model, store, record)
+        except RetryableError as again:  # the next run looks again; nothing is sent twice
+            log.warning("batch %s: cannot look for it now (%s)", record.local_id, again)
+            return
+        if found is None:  # it never got there: forget it, the next run sends the calls
+            store.remove(record)
+            raise
+        if not found:
+            log.info("batch %s: a batch that may be it is still running", record.local_id)
+            return
+        batch_id = found
+    except GhostError:
+        store.remove(record)  # refused: there is nothing to find
+        raise
+    # Anything else (an interrupt, an unexpected error) leaves the record "submitting": the
+    # request may have got there, and the next run looks for it before sending anything.
+    _adopt(store, record, batch_id)
+    log.info("submitted batch %s with %d calls", batch_id, len(items))
+
+
+def _find(model: BatchModel, store: BatchStore, record: BatchRecord) -> str | None:
+    return model.find_batch(record.local_id, record.custom_ids, record.submitted_at,
+                            exclude=store.known_ids())
+
+
+def _adopt(store: BatchStore, record: BatchRecord, batch_id: str) -> None:
+    record.batch_id, record.state = batch_id, SUBMITTED
+    store.add(record)
+
+
+def _resolve(model: BatchModel, store: BatchStore, record: BatchRecord) -> bool:
+    """Find the provider's batch of a record left "submitting"; True once it is known."""
+    try:
+        found = _find(model, store, record)
+    except RetryableError as exc:
+        log.warning("batch %s: cannot look for it now (%s)", record.local_id, exc)
+        return False
+    if found is None:
+        log.info("batch %s never reached the provider; its calls will be sent", record.local_id)
+        store.remove(record)
+        return False
+    if found:
+        log.info("batch %s found at the provider as %s", record.local_id, found)
+        _adopt(store, record, found)
+    return bool(found)
 
 
 def _ours(store: BatchStore, stage: Stage, keys: Sequence[str]) -> list[BatchRecord]:
@@ -134,6 +275,8 @@ def collect_batches(runner: Runner, stage: Stage, store: BatchStore,
     model: BatchModel = stage.model  # type: ignore[assignment]
     empty: list[str] = []
     for record in records:
+        if record.state == SUBMITTING and not _resolve(model, store, record):
+            continue
         try:
             status = model.batch_status(record.batch_id)
         except RetryableError as exc:  # polling is cheap and the next run polls again
@@ -144,18 +287,20 @@ def collect_batches(runner: Runner, stage: Stage, store: BatchStore,
             continue
         if status == "ended":
             for cid, result in model.batch_results(record.batch_id).items():
-                if runner.cache is not None and runner.cache.get(cid) is not None:
-                    continue  # billed and cached by a collection that was cut short
+                if cid in record.billed:
+                    continue  # billed by a collection of this batch that was cut short
                 if not isinstance(result, Completion):
                     log.warning("batch %s: call %s %s; it will be sent again",
                                 record.batch_id, cid[:12], result)
                     continue
                 runner.record_batch_result(stage, record.stage, cid, result,
                                            record.request_sha256.get(cid, ""))
-                if result.text.strip() and runner.cache is not None:
-                    runner.cache.set(cid, result.to_json())
-                else:
+                if not result.text.strip():
                     empty.append(f"{cid[:12]} (stop reason {result.stop_reason or 'unknown'})")
+                elif runner.cache is not None and runner.cache.get(cid) is None:
+                    runner.cache.set(cid, result.to_json())
+                record.billed.append(cid)
+                store.add(record)
         else:
             log.warning("batch %s %s; its calls will be sent again", record.batch_id, status)
         store.remove(record)

@@ -8,7 +8,7 @@ so the table's `thinking_allowance` is added to the max_tokens each request asks
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ghost.errors import ModelCallError
@@ -28,6 +28,7 @@ NAME = "anthropic"
 STREAM_FROM_MAX_TOKENS = 8192
 CACHE_MARK = {"type": "ephemeral"}
 THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+CLOCK_SKEW = 600.0  # seconds a provider's clock may be behind ours when finding a batch
 
 
 def _block(text: str, cache: bool) -> dict[str, Any]:
@@ -119,7 +120,8 @@ class AnthropicModel:
         return completion
 
     # Message Batches API: half price, results within 24 hours.
-    def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:
+    # A batch has no metadata: `tag` is not sent, and find_batch matches by custom ids.
+    def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str:
         requests: list[Any] = [{"custom_id": cid, "params": build_params(self.info, r)}
                                for cid, r in items]
         with translated_errors(NAME, self.info.name):
@@ -138,6 +140,30 @@ class AnthropicModel:
                 out[item.custom_id] = (parse_message(result.message)
                                        if result.type == "succeeded" else str(result.type))
         return out
+
+    def find_batch(self, tag: str, custom_ids: Sequence[str], since: float,
+                   exclude: Collection[str] = ()) -> str | None:
+        """The batch created since `since` whose requests are exactly `custom_ids`.
+
+        The API lists batches newest first with their request counts but not their custom
+        ids, which only the results (once a batch has ended) show: a running batch of the
+        right size may be it, so the answer is "" (ask again) until it ends."""
+        wanted, maybe = set(custom_ids), False
+        with translated_errors(NAME, self.info.name):
+            for batch in self._client.messages.batches.list(limit=100):
+                if batch.created_at.timestamp() < since - CLOCK_SKEW:
+                    break
+                if batch.id in exclude:
+                    continue
+                c = batch.request_counts
+                if c.processing + c.succeeded + c.errored + c.canceled + c.expired != len(wanted):
+                    continue
+                if batch.processing_status != "ended":
+                    maybe = True
+                    continue
+                if {i.custom_id for i in self._client.messages.batches.results(batch.id)} == wanted:
+                    return str(batch.id)
+        return "" if maybe else None
 
 
 class AnthropicProvider(Provider):

@@ -4,7 +4,7 @@ llama.cpp server) given by --base-url, through the official `openai` SDK."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -23,6 +23,8 @@ from ghost.providers import Provider, register
 NAME = "openai"
 STREAM_FROM_MAX_TOKENS = 8192
 BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+TAG_KEY = "ghost_local_id"  # batch metadata: ghost's id of the batch, to find it again
+CLOCK_SKEW = 600.0  # seconds a provider's clock may be behind ours when finding a batch
 
 
 def build_params(info: ModelInfo, request: Request, *, compat: bool) -> dict[str, Any]:
@@ -84,16 +86,29 @@ class OpenAIModel:
                           choice.finish_reason or "")
 
     # Batch API: a JSONL file of requests, half price, results within 24 hours.
-    def submit_batch(self, items: Sequence[tuple[str, Request]]) -> str:
+    def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str:
         lines = [json.dumps({"custom_id": cid, "method": "POST", "url": BATCH_ENDPOINT,
                              "body": build_params(self.info, r, compat=self._compat)})
                  for cid, r in items]
         data = ("\n".join(lines) + "\n").encode("utf-8")
         with translated_errors(NAME, self.info.name):
             upload = self._client.files.create(file=("ghost-batch.jsonl", data), purpose="batch")
+            # Tagged, so that a batch whose create reply was lost can be found again.
             batch = self._client.batches.create(input_file_id=upload.id, endpoint=BATCH_ENDPOINT,
-                                                completion_window="24h")
+                                                completion_window="24h",
+                                                metadata={TAG_KEY: tag} if tag else None)
         return str(batch.id)
+
+    def find_batch(self, tag: str, custom_ids: Sequence[str], since: float,
+                   exclude: Collection[str] = ()) -> str | None:
+        """The batch created since `since` and tagged `tag` (listed newest first)."""
+        with translated_errors(NAME, self.info.name):
+            for batch in self._client.batches.list(limit=100):
+                if batch.created_at < since - CLOCK_SKEW:
+                    break
+                if tag and batch.id not in exclude and (batch.metadata or {}).get(TAG_KEY) == tag:
+                    return str(batch.id)
+        return None
 
     def batch_status(self, batch_id: str) -> str:
         with translated_errors(NAME, self.info.name):

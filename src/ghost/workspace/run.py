@@ -22,7 +22,7 @@ from ghost.jobs.collect import CollectBatchesJob
 from ghost.jobs.episode import EpisodeJob
 from ghost.jobs.runner import Hooks, JobRun
 from ghost.logs import redact
-from ghost.models.batch import BatchStore
+from ghost.models.batch import BatchStore, episode_owner, workspace_id
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
 from ghost.options import RunOptions
@@ -88,7 +88,9 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
             state.add_spend(dollars)
             state.save()
 
-    batches = BatchStore(config.cache_dir or config.root / "cache")
+    # This workspace's batches only: another workspace may keep its own in the same folder.
+    batches = BatchStore(config.cache_dir or config.root / "cache",
+                         workspace=workspace_id(config.root))
     _collect_orphans(config, batches, names, spent, report, say)
     if not todo:
         return report
@@ -131,7 +133,8 @@ def _collect_orphans(config: WorkspaceConfig, batches: BatchStore, names: set[st
     orphans = [r for r in batches.pending() if r.owner and r.owner not in names]
     if not orphans:
         return
-    run = JobRun(CollectBatchesJob(orphans), _options(config, None, True), Hooks(spent=spent))
+    run = JobRun(CollectBatchesJob(orphans), _options(config, None, True),
+                 Hooks(spent=spent, batch_owner=episode_owner(config.root, "")))
     try:
         run.execute()
     except Exception as exc:  # a provider hiccup must not stop the episodes; next run retries
@@ -193,7 +196,7 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
     run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
                             summary_words=config.summary_words, essay_words=config.essay_words),
                  _options(config, job.budget, job.batch),
-                 Hooks(spent=spent, say=say, batch_owner=job.name))
+                 Hooks(spent=spent, say=say, batch_owner=episode_owner(config.root, job.name)))
     entry = EpisodeState(job.digest, FAILED, updated=now())
     try:
         run.execute(config.outputs / _stem(job))

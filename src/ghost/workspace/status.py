@@ -36,10 +36,11 @@ def workspace_status(config_path: Path) -> dict[str, Any]:
 
 
 def _committed(config: WorkspaceConfig) -> float:
-    """Dollars in provider batches sent but not yet collected (billed when collected)."""
-    from ghost.models.batch import BatchStore
+    """Dollars in this workspace's provider batches sent but not yet collected (billed when
+    collected); other workspaces sharing the cache folder keep their own."""
+    from ghost.models.batch import BatchStore, workspace_id
 
     folder = (config.cache_dir or config.root / "cache")
     if not (folder / "batches").is_dir():
         return 0.0
-    return BatchStore(folder).committed()
+    return BatchStore(folder, workspace=workspace_id(config.root)).committed()
