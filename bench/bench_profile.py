@@ -40,8 +40,8 @@ def model_like(provider: str, body: dict) -> str | None:
         return "R"
     if "THREAD" in last:
         ids, subjects = MID.findall(last), SUBJECT.findall(last)
-        return "\n".join(f"- **project:** {s[:120]} [{i}]" for i, s in zip(ids, subjects,
-                                                                            strict=False))
+        notes = [f"- **project:** {s[:120]} [{i}]" for i, s in zip(ids, subjects, strict=False)]
+        return "\n".join(notes) or "NOTHING"  # as a model says it: an empty reply is an error
     return None
 
 

@@ -165,7 +165,7 @@ def test_the_dry_run_shows_the_very_samples_sent_and_what_was_left_out(
 def test_the_sample_pack_has_a_default_cap(tmp_path: Path) -> None:
     folder = tmp_path / "essays"
     folder.mkdir()
-    for n in range(60):  # ~60 essays of ~3,500 tokens: more than the 150,000-token cap
+    for n in range(90):  # ~90 essays of ~3,500 tokens: more than the 250,000-token cap
         body = " ".join(f"Essay {n} sentence {k} on pricing, hiring and the craft." for k in
                         range(300))
         (folder / f"2026-01-{n % 28 + 1:02d}-essay-{n}.md").write_text(f"# Essay {n}\n\n{body}\n")
@@ -173,9 +173,9 @@ def test_the_sample_pack_has_a_default_cap(tmp_path: Path) -> None:
                        "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["samples_available"] == 60
-    assert 0 < report["samples_tokens"] <= 150_000 and len(report["samples_used"]) < 60
-    assert any("150,000 tokens" in note for note in report["plan"]["notes"])
+    assert report["samples_available"] == 90
+    assert 0 < report["samples_tokens"] <= 250_000 and len(report["samples_used"]) < 90
+    assert any("250,000 tokens" in note for note in report["plan"]["notes"])
 
 
 def test_a_new_draft_re_asks_only_the_strong_model(standin: StandIn, tmp_path: Path) -> None:

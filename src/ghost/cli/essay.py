@@ -19,7 +19,7 @@ def essay(
     samples: Annotated[Path, typer.Option("--samples", help="Folder of the author's past essays (.md, .txt; optional front matter title/date).", show_default=False)],
     transcript: Annotated[Path, typer.Option("--transcript", help="This episode's transcript (txt with HH:MM:SS blocks, Markdown, VTT, SRT or plain).", show_default=False)],
     words: Annotated[int, typer.Option("--words", help="Target length of the essay, in words.")] = 700,
-    samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of past essays to put in front of the strong model (default 150,000, within what fits its context).", show_default=False)] = None,
+    samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of past essays to put in front of the strong model (default 250,000, within what fits its context).", show_default=False)] = None,
     draft: Annotated[int, typer.Option("--draft", help="Which draft to write: 2, 3, … ask the strong model again for a new essay, paying for that call only (the episode's notes come from the cache); asking for a draft again replays it.")] = 1,
     fmt: c.TranscriptFormat = None,
     keep_filler: c.KeepFiller = False,

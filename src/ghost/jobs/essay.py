@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 TEMPLATE = "essay-write"
 SOURCES_MARK = "=== SOURCES ==="
 NOTES_SHARE = 0.25      # of the strong model's context the episode notes may take
-DEFAULT_SAMPLES_BUDGET = 150_000  # tokens of past essays in front of the strong model
+DEFAULT_SAMPLES_BUDGET = 250_000  # tokens of past essays in front of the strong model
 PACK_ORDER = "oldest first"
 _PARAGRAPH_SOURCE = re.compile(r"^\s*P(\d+)\s*:\s*(.*)$")
 
