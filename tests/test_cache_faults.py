@@ -131,3 +131,25 @@ def test_a_full_disk_is_one_warning_and_the_answers_are_still_used(
     cache = ResponseCache(tmp_path / "cache")
     assert len(cache) == 0
     cache.close()
+
+
+def test_a_cache_folder_sqlite_cannot_open_for_writing_still_serves_hits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A WAL database in a folder we may not write fails to open ("unable to open database
+    file": no -shm can be made); its rows are still read."""
+    cache = ResponseCache(tmp_path)
+    cache.set("a", {"text": "A" * 50_000})  # a value file too
+    cache.set("b", {"text": "B"})
+    cache.close()
+
+    class CannotOpen(ReadOnlySqlite):
+        def connect(self, database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(diskcache.core, "sqlite3", CannotOpen())
+    again = ResponseCache(tmp_path)
+    assert again.get("b") == {"text": "B"} and again.get("a") == {"text": "A" * 50_000}
+    assert again.set("c", {"text": "C"}) is False and len(again) == 2
+    assert len([r for r in caplog.records if "read-only" in r.getMessage()]) == 1
+    assert not list(tmp_path.glob("responses.corrupt-*"))  # not mistaken for corrupt
+    again.close()

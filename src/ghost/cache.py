@@ -186,7 +186,10 @@ class ResponseCache:
         try:
             return _open_diskcache(self.path)
         except sqlite3.DatabaseError as exc:
-            if _read_only(exc):
+            # A folder we may not write (WAL needs its -shm file: "unable to open") is read
+            # only; a file that is not a database, or a malformed one, is corrupt.
+            if _read_only(exc) or "unable to open" in str(exc) or \
+                    not os.access(self.path, os.W_OK):
                 return self._open_read_only(exc)
             return self._move_aside(exc)
 
