@@ -55,5 +55,31 @@ def _root(
     """ghost: cheap-map / strong-reduce writing from very long sources."""
 
 
+SIGTERM_EXIT = 143  # 128 + SIGTERM, what service managers expect of a process they stopped
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`systemctl stop`, `kill`): stopped like Ctrl-C, so nothing new starts, the calls
+    in flight finish and are cached, and the manifest is closed as interrupted."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    global _terminated
+    if not _terminated:  # a second SIGTERM while the calls in flight land: they go on landing
+        _terminated = True
+        raise Terminated()
+
+
+_terminated = False
+
+
 def main() -> None:
-    app()
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app()
+    except SystemExit:
+        if _terminated:
+            raise SystemExit(SIGTERM_EXIT) from None
+        raise

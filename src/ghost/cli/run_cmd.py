@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -59,24 +60,53 @@ def run(
     from ghost.workspace.config import load_config
     from ghost.workspace.run import run_workspace
 
+    log_path = config.parent / ".ghost" / "ghost.log"  # where it is, if the config won't load
     with c.cli_errors(verbose):
-        cfg = load_config(config)
-        cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log_path = cfg.state_dir / "ghost.log"
-        c.setup(quiet, verbose, str(log_path))
-        console = c.Console(quiet, verbose, as_json)
+        try:
+            cfg = load_config(config)
+            log_path = cfg.state_dir / "ghost.log"
+            cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            c.setup(quiet, verbose, str(log_path))
+            console = c.Console(quiet, verbose, as_json)
 
-        def say(line: str) -> None:
-            with log_path.open("a", encoding="utf-8") as fh:
-                fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {line}\n")
-            console.info(line)
+            def say(line: str) -> None:
+                _append(log_path, line)
+                console.info(line)
 
-        report = run_workspace(cfg, batch=batch, episode_log=say)
+            report = run_workspace(cfg, batch=batch, episode_log=say)
+        except BaseException as exc:  # what ends the run is in the log too (cron reads it)
+            _log_fatal(log_path, exc)
+            raise
     if as_json:
         console.report(report.to_dict())
     elif not report.processed:
         console.info(f"nothing to do ({len(report.skipped)} episodes already done)")
     raise typer.Exit(report.exit_code)
+
+
+def _append(log_path: Path, line: str) -> None:
+    with log_path.open("a", encoding="utf-8") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {line}\n")
+
+
+def _log_fatal(log_path: Path, exc: BaseException) -> None:
+    """One line in ghost.log for an error that ends `ghost run` (when the folder is there)."""
+    from ghost.errors import GhostError
+    from ghost.logs import redact
+
+    if isinstance(exc, typer.Exit | SystemExit):
+        return
+    if isinstance(exc, KeyboardInterrupt):
+        line = "stopped: interrupted; finished calls are cached"
+    elif isinstance(exc, GhostError):
+        line = f"error: {redact(str(exc))}"
+    elif isinstance(exc, OSError):
+        line = f"error: {c.os_error_line(exc)}"
+    else:
+        line = f"error: unexpected: {type(exc).__name__}: {redact(str(exc))}"
+    if log_path.parent.is_dir():
+        with contextlib.suppress(OSError):  # no log to write: stderr still has the error
+            _append(log_path, " ".join(line.split()))
 
 
 @app.command()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +20,15 @@ from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
+from ghost.models.retry import MAX_BACKOFF, CallStopped, PauseGate, retry_delay, wait_or_stop
 from ghost.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_PATIENCE = 1800.0  # seconds one call may spend waiting out failures before giving up
-MAX_BACKOFF = 120.0
 SHORT_ANSWER_TOKENS = 16  # max_tokens of one-letter answers (triage, screen): cut off by design
+__all__ = ["MAX_BACKOFF", "CallStopped", "PauseGate", "Runner", "Stage"]
 
 
 @dataclass(frozen=True)
@@ -39,23 +39,6 @@ class Stage:
     model: Model
     info: ModelInfo
     endpoint: str
-
-
-class PauseGate:
-    """Shared pause: when one call is told to wait, new calls wait too."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._until = 0.0
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._until = max(self._until, self._clock() + seconds)
-
-    def remaining(self) -> float:
-        with self._lock:
-            return max(0.0, self._until - self._clock())
 
 
 def call_key(info: ModelInfo, request_digest: str) -> str:
@@ -165,6 +148,11 @@ class Runner:
         the request's max_tokens is lowered to fit (if that leaves a useful answer, see
         `least_useful`) or BudgetExceeded is raised. `expected_output` is for plans only.
         """
+        return self._call(stage, request, None, manifest_extra)
+
+    def _call(self, stage: Stage, request: Request, stop: threading.Event | None,
+              manifest_extra: dict[str, object]) -> Completion:
+        """`call`, whose waits between tries end at once (CallStopped) when `stop` is set."""
         info = stage.info
         key = call_key(info, request.digest())
         hit = self._cached(stage, request, key, manifest_extra)
@@ -186,7 +174,7 @@ class Runner:
                 self.ledger.release(reserve)
                 return replace(hit, clamped_to=sent.max_tokens)
         try:
-            completion = self._with_retries(stage, sent)
+            completion = self._with_retries(stage, sent, stop)
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
             if isinstance(billed, Usage):  # an unusable reply is still paid for
@@ -194,12 +182,14 @@ class Runner:
             else:
                 self.ledger.release(reserve)
             raise
-        self.ledger.settle(reserve, request.stage, info, completion.usage)
+        # Kept before it is billed: the bill (on_spend) saves state, and a kill between the
+        # two may lose a ledger line for an answer already kept, never an answer paid for.
         # A reply cut off at max_tokens is not whole: it is never kept, so it is never replayed.
         # (A one-letter classifier's few tokens are a cap by design: its first letter counts.)
         whole = not completion.truncated or request.max_tokens <= SHORT_ANSWER_TOKENS
         if self.cache is not None and completion.text.strip() and whole:
             self.cache.set(key, completion.to_json())
+        self.ledger.settle(reserve, request.stage, info, completion.usage)
         if sent is not request:
             completion = replace(completion, clamped_to=sent.max_tokens)
         self._note(stage, sent, key, completion, manifest_extra)
@@ -236,13 +226,12 @@ class Runner:
         def one(i: int) -> None:
             if not flight.board():
                 return  # stopped: calls not yet started return at once
-            expected = expected_output[i] if expected_output is not None else None
             try:
-                results[i] = completion = self.call(stage, requests[i], expected_output=expected)
+                results[i] = completion = self._call(stage, requests[i], flight.halt, {})
                 if on_done is not None:
                     on_done(i, completion)
-            except BaseException:
-                flight.stop()
+            except BaseException as exc:
+                flight.stop(exc)
                 raise
             finally:
                 flight.land()
@@ -266,14 +255,16 @@ class Runner:
                             flight.active)
             flight.wait_landed()
             raise
-        errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
-        if errors:
-            raise errors[0]  # type: ignore[misc]
+        if flight.error is not None:
+            raise flight.error  # the first failure, not a call it stopped
         return [r for r in results if r is not None]
 
     def record_batch_result(self, stage: Stage, stage_name: str, key: str,
                             completion: Completion, request_sha256: str) -> None:
-        """Bill a result collected from a provider batch (at the batch discount)."""
+        """Keep (when it has text), then bill a result collected from a provider batch (at the
+        batch discount): kept first, as in `call`, so no paid answer is lost to a kill."""
+        if self.cache is not None and completion.text.strip():
+            self.cache.set(key, completion.to_json())
         self.ledger.record(stage_name, stage.info, completion.usage, cached=False,
                            discount=stage.info.batch_discount)
         if self.manifest is not None:
@@ -283,18 +274,19 @@ class Runner:
                                            usage=completion.usage,
                                            response_chars=len(completion.text))
 
-    def _with_retries(self, stage: Stage, request: Request) -> Completion:
+    def _with_retries(self, stage: Stage, request: Request,
+                      stop: threading.Event | None = None) -> Completion:
         waited, attempt = 0.0, 0
         while True:
             pause = self._gate.remaining()
             if pause:
-                self._sleep(pause)
+                wait_or_stop(pause, stop, self._sleep)
                 waited += pause
             try:
                 return stage.model.complete(request)
             except RetryableError as exc:
                 attempt += 1
-                delay = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
+                delay = retry_delay(attempt, exc.retry_after)
                 if waited + delay > self.patience:
                     raise ModelCallError(
                         f"{stage.info.spec}: still failing after {attempt} tries and "
@@ -304,7 +296,7 @@ class Runner:
                 if exc.status == 429:
                     self._gate.pause(delay)  # everyone waits; this call sleeps at the loop top
                     continue
-                self._sleep(delay)
+                wait_or_stop(delay, stop, self._sleep)
                 waited += delay
 
     def _note(self, stage: Stage, request: Request, key: str, completion: Completion,
@@ -324,6 +316,8 @@ class _Flight:
         self._cond = threading.Condition()
         self.active = 0
         self.stopped = False
+        self.halt = threading.Event()  # set by the stop: calls waiting to retry give up at once
+        self.error: BaseException | None = None  # the failure that stopped the map
 
     def board(self) -> bool:
         with self._cond:
@@ -337,14 +331,14 @@ class _Flight:
             self.active -= 1
             self._cond.notify_all()
 
-    def stop(self) -> None:
+    def stop(self, error: BaseException | None = None) -> None:
         with self._cond:
             self.stopped = True
+            if error is not None and self.error is None and not isinstance(error, CallStopped):
+                self.error = error
+        self.halt.set()
 
     def wait_landed(self) -> None:
         with self._cond:
             self._cond.wait_for(lambda: self.active == 0)
 
-
-def _backoff(attempt: int) -> float:
-    return min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)

@@ -1,0 +1,66 @@
+"""`ghost run` from cron: an error that ends the run is one line in .ghost/ghost.log too, not
+only on a stderr nobody reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from standin import StandIn
+from test_run_workspace import ghost_run, workspace
+
+
+def log_lines(tmp_path: Path) -> list[str]:
+    path = tmp_path / ".ghost" / "ghost.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_config_error_is_logged(tmp_path: Path) -> None:
+    config = workspace(tmp_path, extra="concurrency_typo = 3")
+    (tmp_path / ".ghost").mkdir()  # an earlier run made it
+    result = ghost_run(config)
+    assert result.exit_code == 2
+    lines = log_lines(tmp_path)
+    assert len(lines) == 1 and " error: " in lines[0], lines
+    assert lines[0].split(" error: ", 1)[1] in result.stderr
+
+
+def test_a_held_lock_is_logged(standin: StandIn, tmp_path: Path) -> None:
+    config = workspace(tmp_path, make='["summary"]')
+    state_dir = tmp_path / ".ghost"
+    state_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; "
+         "from ghost.workspace.lock import workspace_lock\n"
+         "with workspace_lock(Path(sys.argv[1])):\n"
+         "    print('locked', flush=True); time.sleep(30)", str(state_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        result = ghost_run(config)
+        assert result.exit_code == 75
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = [line for line in log_lines(tmp_path) if " error: " in line]
+    assert len(lines) == 1 and "holds" in lines[0]
+
+
+def test_an_unexpected_error_is_logged(standin: StandIn, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import ghost.workspace.run
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("state file\nwent missing")
+
+    monkeypatch.setattr(ghost.workspace.run, "run_workspace", broken)
+    config = workspace(tmp_path, make='["summary"]')
+    result = ghost_run(config)
+    assert result.exit_code != 0
+    lines = [line for line in log_lines(tmp_path) if " error: " in line]
+    assert len(lines) == 1
+    assert "unexpected: RuntimeError: state file went missing" in lines[0]
