@@ -188,7 +188,7 @@ def _options(config: WorkspaceConfig, budget: float | None, batch: bool) -> RunO
                       collapse_model=config.collapse_model,
                       base_url=config.base_url, cache_dir=config.cache_dir, budget=budget,
                       concurrency=config.concurrency, chunk_tokens=config.chunk_tokens,
-                      batch=batch)
+                      timeout=config.timeout, batch=batch)
 
 
 def _process(config: WorkspaceConfig, job: Job, report: RunReport,
