@@ -64,3 +64,23 @@ def test_an_unexpected_error_is_logged(standin: StandIn, tmp_path: Path,
     lines = [line for line in log_lines(tmp_path) if " error: " in line]
     assert len(lines) == 1
     assert "unexpected: RuntimeError: state file went missing" in lines[0]
+
+
+def test_rejected_credentials_stop_ghost_run_once(standin, tmp_path: Path) -> None:
+    import json
+
+    from test_run_workspace import write_episode
+
+    config = workspace(tmp_path, make='["summary"]')
+    write_episode(tmp_path / "episodes" / "ep2.txt", "FACT-EP2")
+    standin.fail_next(401, count=1000)
+    result = ghost_run(config)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ghost: error:")]
+    assert len(errors) == 1 and "rejected the credentials (HTTP 401)" in errors[0]
+    assert "ANTHROPIC_API_KEY" in errors[0]
+    calls = standin.calls(status=None)
+    assert 1 <= calls <= 4  # one episode's calls in flight, not every episode's in turn
+    state = json.loads((tmp_path / ".ghost" / "state.json").read_text())
+    assert list(state["episodes"]) == ["ep1.txt"]  # ep2 was never started
+    assert "rejected the credentials" in (tmp_path / ".ghost" / "ghost.log").read_text()

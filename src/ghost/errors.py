@@ -49,6 +49,13 @@ class ModelCallError(GhostError):
         self.usage = usage
 
 
+class CredentialsError(ModelCallError):
+    """The provider refused the key (401/403): every call would fail alike, so a run stops
+    at once, as a configuration error (exit 2), instead of failing call by call."""
+
+    exit_code = 2
+
+
 class LockHeld(GhostError):
     """Another run holds the workspace lock."""
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ghost.errors import ModelCallError
+from ghost.errors import CredentialsError, ModelCallError
 from ghost.models.protocol import RetryableError
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -79,7 +79,8 @@ def translate(exc: Exception, provider: str, model: str) -> Exception:
     message = _error_message(exc)
     if status in (401, 403):
         hint = key_env(provider)
-        return ModelCallError(f"{provider} rejected the credentials (HTTP {status}): check {hint}")
+        return CredentialsError(f"{provider} rejected the credentials (HTTP {status}): "
+                                f"check {hint}")
     if status == 404:
         return ModelCallError(f"{provider} does not know model '{model}' (HTTP 404): "
                               "check --map-model/--reduce-model")

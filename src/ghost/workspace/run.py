@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghost.errors import BatchPending, BudgetError, BudgetExceeded, GhostError
+from ghost.errors import (
+    BatchPending,
+    BudgetError,
+    BudgetExceeded,
+    CredentialsError,
+    GhostError,
+)
 from ghost.ingest.samples import WRITTEN_BY_GHOST, Sample, load_samples
 from ghost.jobs.collect import CollectBatchesJob
 from ghost.jobs.episode import EpisodeJob
@@ -109,7 +115,12 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
         # sending its calls again one by one would pay for them twice.
         owned = any(r.owner == name for r in batches.pending())
         job = Job(path, name, digest, samples, budget, batch or owned)
-        entry = _process(config, job, report, say, spent)
+        try:
+            entry = _process(config, job, report, say, spent)
+        except StopRun as halt:
+            with spend_lock:
+                _mark(state, name, halt.entry, report, say)
+            raise halt.error from None
         with spend_lock:
             _mark(state, name, entry, report, say)
     return report
@@ -191,6 +202,14 @@ def _options(config: WorkspaceConfig, budget: float | None, batch: bool) -> RunO
                       timeout=config.timeout, batch=batch)
 
 
+class StopRun(Exception):
+    """An episode's failure that ends the whole run (after its state is saved)."""
+
+    def __init__(self, entry: EpisodeState, error: GhostError):
+        super().__init__(str(error))
+        self.entry, self.error = entry, error
+
+
 def _process(config: WorkspaceConfig, job: Job, report: RunReport,
              say: Callable[[str], None], spent: Callable[[float], None]) -> EpisodeState:
     run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
@@ -198,6 +217,7 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
                  _options(config, job.budget, job.batch),
                  Hooks(spent=spent, say=say, batch_owner=episode_owner(config.root, job.name)))
     entry = EpisodeState(job.digest, FAILED, updated=now())
+    stop: CredentialsError | None = None
     try:
         run.execute(config.outputs / _stem(job))
         entry.outputs = [str(p) for p in run.written]
@@ -207,6 +227,8 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
         entry.error = str(exc)
     except (BudgetError, BudgetExceeded) as exc:
         entry.status, entry.error = OVER_BUDGET, str(exc)
+    except CredentialsError as exc:  # every episode would fail alike: stop the run once
+        entry.error, stop = redact(str(exc)), exc
     except GhostError as exc:
         entry.error = redact(str(exc))
     except Exception as exc:  # one bad episode must not stop the others or lose their spend
@@ -221,6 +243,8 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
         for stage, totals in ledger["stages"].items():
             say(f"{job.name} {stage} {totals['calls']} calls, {totals['cached']} cached, "
                 f"${totals['cost_usd'] or 0:.4f}")
+    if stop is not None:
+        raise StopRun(entry, stop)
     return entry
 
 
