@@ -3,14 +3,12 @@ only on a stderr nobody reads."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from standin import StandIn
-from test_run_workspace import ghost_run, workspace
+from test_run_workspace import ghost_run, held_lock, workspace
 
 
 def log_lines(tmp_path: Path) -> list[str]:
@@ -32,20 +30,9 @@ def test_a_held_lock_is_logged(standin: StandIn, tmp_path: Path) -> None:
     config = workspace(tmp_path, make='["summary"]')
     state_dir = tmp_path / ".ghost"
     state_dir.mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; "
-         "from ghost.workspace.lock import workspace_lock\n"
-         "with workspace_lock(Path(sys.argv[1])):\n"
-         "    print('locked', flush=True); time.sleep(30)", str(state_dir)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with held_lock(state_dir):
         result = ghost_run(config)
         assert result.exit_code == 75
-    finally:
-        holder.kill()
-        holder.wait()
     lines = [line for line in log_lines(tmp_path) if " error: " in line]
     assert len(lines) == 1 and "holds" in lines[0]
 

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,25 @@ chunk_tokens = {chunk_tokens}
 {extra}
 ''')
     return config
+
+
+@contextmanager
+def held_lock(state_dir: Path) -> Iterator[None]:
+    """Another process holds the workspace lock while the block runs, then dies without
+    cleaning up (as a crashed run would)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; "
+         "from ghost.workspace.lock import workspace_lock\n"
+         "with workspace_lock(Path(sys.argv[1])):\n"
+         "    print('locked', flush=True); time.sleep(30)", str(state_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def ghost_run(config: Path, *args: str):
@@ -94,21 +115,10 @@ def test_a_second_concurrent_run_exits_75(standin: StandIn, tmp_path: Path) -> N
     config = workspace(tmp_path, make='["summary"]')
     state_dir = tmp_path / ".ghost"
     state_dir.mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; "
-         "from ghost.workspace.lock import workspace_lock\n"
-         "with workspace_lock(Path(sys.argv[1])):\n"
-         "    print('locked', flush=True); time.sleep(30)", str(state_dir)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with held_lock(state_dir):
         result = ghost_run(config)
         assert result.exit_code == 75 and "holds" in result.stderr
         assert standin.calls(status=None) == 0
-    finally:
-        holder.kill()
-        holder.wait()
     # the holder died without cleaning up: its stale lock is taken over
     assert ghost_run(config).exit_code == 0
 

@@ -74,7 +74,6 @@ class RunOptions:
 def _url_host(url: str) -> str:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return "(unparsed url)"
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    from ghost.models.keys import url_host
+
+    return url_host(url) if urlsplit(url).hostname else "(unparsed url)"
