@@ -161,7 +161,11 @@ def test_real_transcript_with_tiktoken(tiktoken_count: Callable[[str], int]) -> 
     segs = load_transcript(path).segments
     chunks = chunk_segments(segs, max_tokens=800, count_tokens=tiktoken_count)
     assert len(chunks) > 5
-    assert all(c.tokens == tiktoken_count(c.text) <= 800 for c in chunks)
+    # A chunk's count is its parts' counts added up (counted whole only near the limit): an
+    # upper estimate, close to the real count.
+    for c in chunks:
+        assert tiktoken_count(c.text) <= c.tokens <= 800
+        assert c.tokens <= 1.1 * tiktoken_count(c.text)
     assert " ".join(body_words(chunks)) == " ".join(s.text for s in segs)
     starts = [c.start for c in chunks]
     assert starts[0] == 0.0 and all(a is not None and b is not None and a < b

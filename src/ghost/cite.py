@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # A citation sits in square brackets; what may stand inside is up to the source kinds, each
 # of which registers its own form (ghost/sources/): [00:12:34], [L10-L42], [<id@host>], …
@@ -43,6 +44,7 @@ def register_form(form: CitationForm) -> None:
     """Teach citation checking a new form (each source kind module registers its own)."""
     with _forms_lock:
         _FORMS[form.name] = form
+    _normalised.cache_clear()  # a new form may normalise tokens the old ones left alone
 
 
 def _forms() -> list[CitationForm]:
@@ -91,11 +93,18 @@ def normalise(token: str) -> str:
     return form.normalise(token) if form else token.strip("<>")
 
 
+@lru_cache(maxsize=32)
+def _normalised(valid: frozenset[str]) -> frozenset[str]:
+    """The citations as compared, worked out once per set: a source's set is checked against
+    every one of its notes (thousands on a long transcript), and building it is linear."""
+    return frozenset(normalise(v) for v in valid)
+
+
 def check_citations(text: str, valid: Iterable[str], *, mode: str = "flag",
                     accept: Callable[[str], bool] | None = None) -> tuple[str, CitationReport]:
     """Return `text` with unknown citations flagged (mode "flag"), removed ("strip") or left
     ("keep"), and a report. `accept(token)` may vouch for tokens missing from `valid`."""
-    known = {normalise(v) for v in valid}
+    known = _normalised(valid if isinstance(valid, frozenset) else frozenset(valid))
     report = CitationReport()
 
     def fix(match: re.Match[str]) -> str:

@@ -11,6 +11,7 @@ from ghost.chunk.boundaries import ends_after, forced_end
 from ghost.errors import InputError
 from ghost.ingest.transcripts import Segment, format_timestamp
 
+VERIFY_SHARE = 0.9  # a chunk whose parts add up to more than this share is counted whole
 SEPARATOR = "\n\n"  # between rendered segments; paragraphs inside one segment use "\n"
 
 
@@ -20,7 +21,7 @@ class Chunk:
 
     index: int  # 0-based; the label of an untimed chunk says "part {index + 1}"
     text: str
-    tokens: int
+    tokens: int  # its segments' counts added up; counted whole when near the limit
     start: float | None
     end: float | None
     speakers: tuple[str, ...]
@@ -74,9 +75,14 @@ def chunk_segments(segments: Sequence[Segment], *, max_tokens: int,
             fresh.append(nxt)
             total += sep_tokens + nxt.tokens
             sizes.append(total)
-        # Counts of the parts are an estimate of the count of the whole; check the whole.
+        # The parts' counts estimate the whole's (a merge across a join may add a token
+        # here and there): a chunk near the limit is counted whole, and shortened to fit.
         while True:
             text = SEPARATOR.join(u.text for u in [*carry, *fresh])
+            tokens = total = (sum(u.tokens for u in [*carry, *fresh])
+                              + sep_tokens * (len(carry) + len(fresh) - 1))
+            if total <= VERIFY_SHARE * max_tokens:
+                break
             tokens = count_tokens(text)
             if tokens <= max_tokens or (len(fresh) == 1 and not carry):
                 break
