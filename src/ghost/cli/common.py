@@ -18,7 +18,9 @@ import typer
 from ghost.errors import GhostError
 
 if TYPE_CHECKING:
+    from ghost.cli.progress_bar import LiveBar
     from ghost.options import RunOptions
+    from ghost.progress import Milestones
 
 MODEL_HELP = "provider:model, e.g. anthropic:claude-haiku-4-5 or openai:gpt-4o-mini"
 
@@ -140,24 +142,37 @@ class Console:
 
     def __init__(self, quiet: bool, verbose: int, as_json: bool):
         self.quiet, self.verbose, self.as_json = quiet, verbose, as_json
-        self._progress_shown = False
+        self._bar: LiveBar | None = None
+        self._milestones: Milestones | None = None
 
     def info(self, message: str) -> None:
-        if not self.quiet:
-            self.clear_progress()
+        if self.quiet:
+            return
+        if self._bar is not None and self._bar.live:
+            self._bar.say(message)
+        else:
             typer.echo(message, err=True)
 
     def progress(self, label: str, done: int, total: int) -> None:
-        if self.quiet or not sys.stderr.isatty():
+        """A bar on a terminal; elsewhere (a pipe, a log file) a line at each tenth."""
+        if self.quiet:
             return
-        sys.stderr.write(f"\r{label} {done}/{total}")
-        sys.stderr.flush()
-        self._progress_shown = True
+        if sys.stderr.isatty():
+            if self._bar is None:
+                from ghost.cli.progress_bar import LiveBar
+
+                self._bar = LiveBar()
+            self._bar.update(label, done, total)
+            return
+        if self._milestones is None:
+            from ghost.progress import Milestones
+
+            self._milestones = Milestones(lambda line: typer.echo(line, err=True))
+        self._milestones(label, done, total)
 
     def clear_progress(self) -> None:
-        if self._progress_shown:
-            sys.stderr.write("\r\033[K")
-            self._progress_shown = False
+        if self._bar is not None:
+            self._bar.stop()
 
     def result(self, text: str) -> None:
         typer.echo(text)

@@ -32,6 +32,7 @@ from ghost.models.batch import BatchStore, episode_owner, workspace_id
 from ghost.models.catalog import load_catalog
 from ghost.models.keys import key_alternative
 from ghost.options import RunOptions
+from ghost.progress import Milestones
 from ghost.providers import endpoint_for
 from ghost.workspace.config import WorkspaceConfig
 from ghost.workspace.lock import workspace_lock
@@ -215,7 +216,9 @@ def _process(config: WorkspaceConfig, job: Job, report: RunReport,
     run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
                             summary_words=config.summary_words, essay_words=config.essay_words),
                  _options(config, job.budget, job.batch),
-                 Hooks(spent=spent, say=say, batch_owner=episode_owner(config.root, job.name)))
+                 Hooks(spent=spent, say=say,
+                       progress=Milestones(lambda line: say(f"{job.name} {line}")),
+                       batch_owner=episode_owner(config.root, job.name)))
     entry = EpisodeState(job.digest, FAILED, updated=now())
     stop: CredentialsError | None = None
     try:

@@ -1,0 +1,87 @@
+"""Progress as a user sees it: a bar on a terminal, a line at each tenth in a pipe or a cron log."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TEST_KEY, run_cli
+
+from ghost.progress import Milestones
+from standin import StandIn
+from test_summarize_e2e import planted_text
+
+
+def test_milestones_tell_each_tenth_and_the_ends() -> None:
+    lines: list[str] = []
+    tell = Milestones(lines.append, clock=lambda: 0.0)
+    for done in range(1, 401):
+        tell("map", done, 400)
+    assert lines[0] == "map 1/400 (0%)" and lines[-1] == "map 400/400"
+    assert lines[1:4] == ["map 40/400 (10%)", "map 80/400 (20%)", "map 120/400 (30%)"]
+    assert len(lines) == 11
+    lines.clear()
+    for done in range(1, 4):
+        tell("essay", done, 3)
+    assert lines == ["essay 1/3 (33%)", "essay 2/3 (66%)", "essay 3/3"]
+
+
+def test_a_restarted_stage_is_told_again() -> None:
+    lines: list[str] = []
+    tell = Milestones(lines.append)
+    for total in (2, 2):
+        for done in range(1, total + 1):
+            tell("map", done, total)
+    assert lines == ["map 1/2 (50%)", "map 2/2"] * 2
+
+
+def test_a_piped_run_prints_progress_lines(standin: StandIn, tmp_path: Path) -> None:
+    source = tmp_path / "minutes.txt"
+    source.write_text(planted_text())
+    result = run_cli("summarize", source, "--cache-dir", tmp_path / "cache",
+                     "--chunk-tokens", "600")
+    assert result.exit_code == 0, result.output
+    maps = standin.calls("anthropic", path="/v1/messages") - 1
+    lines = [ln for ln in result.stderr.splitlines() if re.match(r"map \d+/\d+", ln)]
+    assert lines[0] == f"map 1/{maps} ({100 // maps}%)"
+    assert lines[-1] == f"map {maps}/{maps}"
+    assert "map" not in result.stdout
+
+
+def test_a_terminal_gets_a_bar(standin: StandIn, tmp_path: Path) -> None:
+    source = tmp_path / "minutes.txt"
+    source.write_text(planted_text())
+    leader, follower = pty.openpty()
+    env = {**os.environ, **standin.env(TEST_KEY), "COLUMNS": "100", "TERM": "xterm"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    proc = subprocess.run([sys.executable, "-m", "ghost", "summarize", str(source),
+                           "--cache-dir", str(tmp_path / "cache"), "--chunk-tokens", "600"],
+                          stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
+                          check=False)
+    os.close(follower)
+    seen = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            seen += chunk
+    except OSError:
+        pass  # the terminal closed
+    os.close(leader)
+    assert proc.returncode == 0
+    screen = seen.decode("utf-8", "replace")
+    assert "map" in screen and "━" in screen  # rich's bar
+    assert "map 1/" not in screen  # no pipe-style lines on a terminal
+    assert proc.stdout.strip()  # the summary itself went to stdout
+
+
+def test_ghost_run_logs_progress_for_cron(standin: StandIn, tmp_path: Path) -> None:
+    from test_run_workspace import ghost_run, workspace
+
+    result = ghost_run(workspace(tmp_path))
+    assert result.exit_code == 0, result.output
+    log = (tmp_path / ".ghost" / "ghost.log").read_text().splitlines()
+    progress = [ln for ln in log if re.search(r"ep1\.txt map \d+/\d+", ln)]
+    assert progress and re.search(r"map (\d+)/\1$", progress[-1])
