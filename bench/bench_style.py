@@ -68,6 +68,22 @@ def measure(groups: dict[str, list[str]], quick: bool = False) -> dict[str, obje
     }
 
 
+def with_impostors(groups: dict[str, list[str]]) -> dict[str, object]:
+    """The same rates when the other Federalist authors' papers are given as impostors (as a
+    user would give other writers' texts, or model-written drafts, to `--impostors`)."""
+    authors = ("hamilton", "madison", "jay")
+    own, other = {}, {}
+    for author in authors:
+        pool = [t for name in authors if name != author for t in groups[name]]
+        own[author] = round(share(own_verdicts(groups[author], pool)), 3)
+        for name in authors:
+            if name != author:
+                verdicts = other_verdicts(groups[name], groups[author], pool)
+                other[f"{name} as {author}"] = round(share(verdicts), 3)
+    return {"impostors": "the other two authors' papers (less the one scored)",
+            "own": own, "other": other}
+
+
 def _pooled(own: dict[str, float], other: dict[str, float], counts: dict[str, int],
             authors: tuple[str, ...], tuning: bool) -> dict[str, object]:
     """Rates pooled over texts; other pairs are the tuning pairs (both authors tuned on) or all
@@ -87,7 +103,9 @@ def main() -> None:
     if not FEDERALIST.is_dir():
         sys.exit(f"bench_style: needs the shared Federalist papers ({FEDERALIST} not found)")
     start = time.perf_counter()
-    result = measure(corpora(), quick="--quick" in sys.argv)
+    groups = corpora()
+    result = measure(groups, quick="--quick" in sys.argv)
+    result["with_impostors"] = with_impostors(groups)
     result["method"] = {
         "verdict": "function-word evidence against same-genre impostors, calibrated on the "
                    "samples held out one at a time; Delta backstop; cliché guard",

@@ -17,15 +17,18 @@ from ghost.style.style_report import SOUNDS_LIKE
 from ghost.style.stylometry import score_draft
 
 
-def own_verdicts(texts: Sequence[str]) -> list[str]:
+def own_verdicts(texts: Sequence[str], impostors: Sequence[str] = ()) -> list[str]:
     """The verdict for each text against the author's other texts."""
-    return [score_draft(text, [*texts[:i], *texts[i + 1:]]).verdict
+    return [score_draft(text, [*texts[:i], *texts[i + 1:]], impostors=impostors).verdict
             for i, text in enumerate(texts)]
 
 
-def other_verdicts(texts: Sequence[str], samples: Sequence[str]) -> list[str]:
-    """The verdict for each of another writer's texts against all of the author's samples."""
-    return [score_draft(text, samples).verdict for text in texts]
+def other_verdicts(texts: Sequence[str], samples: Sequence[str],
+                   impostors: Sequence[str] = ()) -> list[str]:
+    """The verdict for each of another writer's texts against all of the author's samples
+    (and the impostor texts other than the one scored)."""
+    return [score_draft(text, samples, impostors=[t for t in impostors if t != text]).verdict
+            for text in texts]
 
 
 def share(verdicts: Sequence[str], verdict: str = SOUNDS_LIKE) -> float:

@@ -90,6 +90,7 @@ class StyleReport:
     evidence_spread: Spread | None = None  # the same for each sample held out from the rest
     cliches: tuple[str, ...] = ()  # generic AI phrases in the draft, as written there
     cliche_rate: float = 0.0  # their occurrences per 1000 words of the draft
+    nearer_impostors: bool | None = None  # nearer other writers' texts (None: none given)
 
     @property
     def calibrated_z(self) -> float | None:
@@ -132,6 +133,8 @@ class StyleReport:
             lines.append(f"  Against other writers of the genre: score {self.calibrated_z:.1f} "
                          "(your own samples: 0 typical, up to 2.0 sounds like you; lower is "
                          "closer)")
+        if self.nearer_impostors:
+            lines.append("  Nearer to the other writers' texts given than to your samples.")
         if self.cliches:
             lines.append(f"  Generic AI phrasing your samples never use ({self.cliche_rate:.1f} "
                          "per 1000 words): " + ", ".join(f'"{c}"' for c in self.cliches))

@@ -47,8 +47,13 @@ SOUNDS_LIKE_EVIDENCE_Z = 2.0  # calibrated evidence z up to which a draft "sound
 DOES_NOT_EVIDENCE_Z = 4.0  # ... and above which it "does not"
 
 
-def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORDS) -> StyleReport:
-    """Score how close `draft` is to the author's `samples` and say what differs most."""
+def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORDS,
+                impostors: Sequence[str] = ()) -> StyleReport:
+    """Score how close `draft` is to the author's `samples` and say what differs most.
+
+    `impostors` (optional): texts by other writers of the same genre. A draft nearer to them
+    than to the samples (two-way Burrows' Delta, as in `attribute`) cannot "sound like" the
+    author."""
     if isinstance(samples, str):
         raise InputError("style samples: got one string; pass a list of texts, one per sample")
     draft_f = _features(draft)
@@ -71,10 +76,11 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
     if len(feats) >= MIN_SPREAD_SAMPLES:
         spread, evidence_spread = _spreads(tuple(samples), length, max_words)
     scan = cliche.find_cliches(draft, samples)
+    nearer = _nearer_impostors(draft, samples, impostors, max_words)
     verdict = UNKNOWN
     if draft_f.n_words >= MIN_VERDICT_WORDS and spread and evidence_spread:
         verdict = decide(evidence_spread.robust_z(evidence), spread.robust_z(score),
-                         scan.rate)
+                         scan.rate, nearer_impostors=bool(nearer))
     notes = _notes(feats, len(samples), draft_f, space, spread)
     return StyleReport(
         verdict=verdict, draft_delta=score, spread=spread,
@@ -83,22 +89,40 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
         more_words=word_differences(space, draft_z, centroid, more=True),
         fewer_words=word_differences(space, draft_z, centroid, more=False),
         notes=notes, evidence=evidence, evidence_spread=evidence_spread,
-        cliches=scan.found, cliche_rate=scan.rate,
+        cliches=scan.found, cliche_rate=scan.rate, nearer_impostors=nearer,
     )
 
 
-def decide(evidence_z: float, delta_z: float, cliche_rate: float) -> str:
-    """The verdict from the calibrated evidence, the Delta z and the cliché rate.
+def decide(evidence_z: float, delta_z: float, cliche_rate: float, *,
+           nearer_impostors: bool = False) -> str:
+    """The verdict from the calibrated evidence, the Delta z, the cliché rate and (when
+    impostor texts were given) whether the draft is nearer to them than to the author.
 
     >>> decide(1.2, 0.5, 0.0), decide(1.2, 0.5, 2.5), decide(3.0, 0.5, 0.0)
     ('sounds like the author', 'borderline', 'borderline')
+    >>> decide(1.2, 0.5, 0.0, nearer_impostors=True), decide(4.5, 0.5, 0.0)
+    ('borderline', 'does not sound like the author')
     """
     if (evidence_z > DOES_NOT_EVIDENCE_Z or delta_z > BORDERLINE_Z
             or cliche_rate >= cliche.DOES_NOT_RATE):
         return DOES_NOT
-    if evidence_z > SOUNDS_LIKE_EVIDENCE_Z or cliche_rate >= cliche.BORDERLINE_RATE:
+    if (evidence_z > SOUNDS_LIKE_EVIDENCE_Z or cliche_rate >= cliche.BORDERLINE_RATE
+            or nearer_impostors):
         return BORDERLINE
     return SOUNDS_LIKE
+
+
+def _nearer_impostors(draft: str, samples: Sequence[str], impostors: Sequence[str],
+                      max_words: int) -> bool | None:
+    """Whether two-way Delta puts the draft nearer the impostors (None: none were given)."""
+    if isinstance(impostors, str):
+        raise InputError("impostors: got one string; pass a list of texts, one per text")
+    others = [t for t in impostors if _features(t).n_words]
+    if not others:
+        return None
+    mine = [t for t in samples if _features(t).n_words]
+    return attribute(draft, {"author": mine, "impostors": others}, max_words=max_words)[0][0] \
+        == "impostors"
 
 
 def draft_evidence(draft: TextFeatures, feats: Sequence[TextFeatures], length: int) -> float:
