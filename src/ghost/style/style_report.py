@@ -130,9 +130,9 @@ class StyleReport:
         lines = [f"Style check: {self.verdict} (Burrows' Delta {self.draft_delta:.2f} over "
                  f"{self.n_words_compared} frequent words; lower is closer)"]
         if self.calibrated_z is not None:
-            lines.append(f"  Against other writers of the genre: score {self.calibrated_z:.1f} "
-                         "(your own samples: 0 typical, up to 2.0 sounds like you; lower is "
-                         "closer)")
+            lines.append(f"  Calibrated score {self.calibrated_z:.1f}: function words as you "
+                         "write them vs. as another writer of the genre would (your samples, "
+                         "each against the rest: about 0; up to 2.0 sounds like you)")
         if self.nearer_impostors:
             lines.append("  Nearer to the other writers' texts given than to your samples.")
         if self.cliches:
