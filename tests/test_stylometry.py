@@ -145,6 +145,24 @@ def test_differences_name_the_features_that_stand_out() -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["verdict"] == DOES_NOT and data["percentile"] == 100
     assert len(data["spread"]["deltas"]) == 8
+    # the calibrated evidence: one held-out value per sample, the draft far beyond them
+    assert len(data["evidence_spread"]["deltas"]) == 8
+    assert data["calibrated_z"] > 4 and data["evidence"] > data["evidence_spread"]["max"]
+    assert data["cliches"] == [] and data["cliche_rate"] == 0 and data["nearer_impostors"] is None
+
+
+def test_impostors_must_be_a_list_and_a_draft_nearer_them_cannot_sound_like() -> None:
+    samples = [fake_text(i, ["upon", "whilst", "shall"]) for i in range(8)]
+    others = [fake_text(20 + i, ["on", "while", "will"]) for i in range(6)]
+    with pytest.raises(InputError, match="impostors: got one string"):
+        score_draft(samples[0], samples[1:], impostors="one text")
+    own = score_draft(fake_text(98, ["upon", "whilst", "shall"]), samples, impostors=others)
+    assert own.nearer_impostors is False
+    # a draft mixing both habits, nearer the impostors
+    mixed = score_draft(fake_text(99, ["upon", "on", "while", "will"]), samples,
+                        impostors=others)
+    assert mixed.nearer_impostors is True and mixed.verdict != SOUNDS_LIKE
+    assert "Nearer to the other writers' texts" in mixed.render()
 
 
 def test_spread_statistics() -> None:

@@ -86,6 +86,26 @@ class StyleReport:
     more_words: tuple[WordUse, ...]
     fewer_words: tuple[WordUse, ...]
     notes: tuple[str, ...]
+    evidence: float | None = None  # ghost.style.verify: impostor-over-author log-likelihood
+    evidence_spread: Spread | None = None  # the same for each sample held out from the rest
+    cliches: tuple[str, ...] = ()  # generic AI phrases in the draft, as written there
+    cliche_rate: float = 0.0  # their occurrences per 1000 words of the draft
+    nearer_impostors: bool | None = None  # nearer other writers' texts (None: none given)
+
+    @property
+    def calibrated_z(self) -> float | None:
+        """The draft's evidence as a robust z among the held-out samples' (the verdict's score:
+        "sounds like the author" up to 2.0)."""
+        if self.evidence is None or self.evidence_spread is None:
+            return None
+        return self.evidence_spread.robust_z(self.evidence)
+
+    def rank_key(self) -> tuple[int, float, float]:
+        """Sort key for drafts, lower is better: verdict, then calibrated score, then cliché
+        rate. For example `best = min(reports, key=StyleReport.rank_key)`."""
+        rank = VERDICTS.index(self.verdict) if self.verdict in VERDICTS else len(VERDICTS)
+        z = self.calibrated_z
+        return rank, z if z is not None else float("inf"), self.cliche_rate
 
     @property
     def percentile(self) -> float | None:
@@ -102,12 +122,22 @@ class StyleReport:
         data = asdict(self)
         data["percentile"] = self.percentile
         data["z"] = self.z
+        data["calibrated_z"] = self.calibrated_z
         return data
 
     def render(self) -> str:
         """A few plain lines for a terminal."""
         lines = [f"Style check: {self.verdict} (Burrows' Delta {self.draft_delta:.2f} over "
                  f"{self.n_words_compared} frequent words; lower is closer)"]
+        if self.calibrated_z is not None:
+            lines.append(f"  Calibrated score {self.calibrated_z:.1f}: function words as you "
+                         "write them vs. as another writer of the genre would (your samples, "
+                         "each against the rest: about 0; up to 2.0 sounds like you)")
+        if self.nearer_impostors:
+            lines.append("  Nearer to the other writers' texts given than to your samples.")
+        if self.cliches:
+            lines.append(f"  Generic AI phrasing your samples never use ({self.cliche_rate:.1f} "
+                         "per 1000 words): " + ", ".join(f'"{c}"' for c in self.cliches))
         if self.spread:
             s = self.spread
             lines.append(f"  Your {self.n_samples} samples, each against the rest: median "

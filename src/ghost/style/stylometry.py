@@ -1,7 +1,11 @@
-"""Does a draft sound like the author? Burrows' Delta against the spread among their samples.
+"""Does a draft sound like the author? Evidence against impostors, Delta, and clichés.
 
-The draft's Delta to the centroid of the samples is set against leave-one-out Deltas: each
-sample against a space fitted on the other samples alone. Delta grows as texts get shorter, so
+The verdict rests on ghost.style.verify: how much likelier the draft's function-word rates are
+for another writer of the same genre than for the author, set against the same evidence for
+each sample held out from the rest (the calibration: thresholds tuned on the Federalist papers,
+see bench/bench_style.py). Burrows' Delta to the samples' centroid, against leave-one-out
+Deltas, must not be far out either; and generic AI phrasing the samples never use
+(ghost.style.cliche) counts against the draft. Evidence and Delta grow as texts get shorter, so
 both sides are compared at the same length: held-out samples are cut to the draft's length, and
 a draft longer than the median sample is scored as the mean over pieces of about that length.
 Sentence lengths, punctuation and the most over- and under-used frequent words say what differs.
@@ -15,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from ghost.errors import InputError
+from ghost.style import cliche, verify
 from ghost.style.delta import MAX_WORDS, MIN_DOC_SHARE, CountTable, DeltaSpace, delta
 from ghost.style.markers import TextFeatures, extract
 from ghost.style.style_report import (
@@ -37,11 +42,18 @@ MAX_HELD_OUT = 60  # with more samples, the spread comes from this many, evenly 
 MIN_SAMPLE_WORDS = 200
 SHORT_DRAFT_WORDS = 300
 MIN_VERDICT_WORDS = 150  # below this, chance swamps style: report the numbers, no verdict
-BORDERLINE_Z = 2.5  # robust z above which a draft "does not sound like the author"
+BORDERLINE_Z = 2.5  # robust Delta z above which a draft "does not sound like the author"
+SOUNDS_LIKE_EVIDENCE_Z = 2.0  # calibrated evidence z up to which a draft "sounds like" the author
+DOES_NOT_EVIDENCE_Z = 4.0  # ... and above which it "does not"
 
 
-def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORDS) -> StyleReport:
-    """Score how close `draft` is to the author's `samples` and say what differs most."""
+def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORDS,
+                impostors: Sequence[str] = ()) -> StyleReport:
+    """Score how close `draft` is to the author's `samples` and say what differs most.
+
+    `impostors` (optional): texts by other writers of the same genre. A draft nearer to them
+    than to the samples (two-way Burrows' Delta, as in `attribute`) cannot "sound like" the
+    author."""
     if isinstance(samples, str):
         raise InputError("style samples: got one string; pass a list of texts, one per sample")
     draft_f = _features(draft)
@@ -59,10 +71,16 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
     length = min(draft_f.n_words, round(statistics.median(f.n_words for f in feats)))
     pieces = draft_f.parts(max(1, round(draft_f.n_words / length)))
     score = statistics.fmean(delta(space.z(piece), centroid) for piece in pieces)
-    spread = None
+    spread = evidence_spread = None
+    evidence = draft_evidence(draft_f, feats, length)
     if len(feats) >= MIN_SPREAD_SAMPLES:
-        spread = _spread(feats, length, max_words)
-    verdict = _verdict(score, spread) if draft_f.n_words >= MIN_VERDICT_WORDS else UNKNOWN
+        spread, evidence_spread = _spreads(tuple(samples), length, max_words)
+    scan = cliche.find_cliches(draft, samples)
+    nearer = _nearer_impostors(draft, samples, impostors, max_words)
+    verdict = UNKNOWN
+    if draft_f.n_words >= MIN_VERDICT_WORDS and spread and evidence_spread:
+        verdict = decide(evidence_spread.robust_z(evidence), spread.robust_z(score),
+                         scan.rate, nearer_impostors=bool(nearer))
     notes = _notes(feats, len(samples), draft_f, space, spread)
     return StyleReport(
         verdict=verdict, draft_delta=score, spread=spread,
@@ -70,8 +88,59 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
         differences=feature_differences(draft_f, feats),
         more_words=word_differences(space, draft_z, centroid, more=True),
         fewer_words=word_differences(space, draft_z, centroid, more=False),
-        notes=notes,
+        notes=notes, evidence=evidence, evidence_spread=evidence_spread,
+        cliches=scan.found, cliche_rate=scan.rate, nearer_impostors=nearer,
     )
+
+
+def decide(evidence_z: float, delta_z: float, cliche_rate: float, *,
+           nearer_impostors: bool = False) -> str:
+    """The verdict from the calibrated evidence, the Delta z, the cliché rate and (when
+    impostor texts were given) whether the draft is nearer to them than to the author.
+
+    >>> decide(1.2, 0.5, 0.0), decide(1.2, 0.5, 2.5), decide(3.0, 0.5, 0.0)
+    ('sounds like the author', 'borderline', 'borderline')
+    >>> decide(1.2, 0.5, 0.0, nearer_impostors=True), decide(4.5, 0.5, 0.0)
+    ('borderline', 'does not sound like the author')
+    """
+    if (evidence_z > DOES_NOT_EVIDENCE_Z or delta_z > BORDERLINE_Z
+            or cliche_rate >= cliche.DOES_NOT_RATE):
+        return DOES_NOT
+    if (evidence_z > SOUNDS_LIKE_EVIDENCE_Z or cliche_rate >= cliche.BORDERLINE_RATE
+            or nearer_impostors):
+        return BORDERLINE
+    return SOUNDS_LIKE
+
+
+def _nearer_impostors(draft: str, samples: Sequence[str], impostors: Sequence[str],
+                      max_words: int) -> bool | None:
+    """Whether two-way Delta puts the draft nearer the impostors (None: none were given)."""
+    if isinstance(impostors, str):
+        raise InputError("impostors: got one string; pass a list of texts, one per text")
+    others = [t for t in impostors if _features(t).n_words]
+    if not others:
+        return None
+    mine = [t for t in samples if _features(t).n_words]
+    return attribute(draft, {"author": mine, "impostors": others}, max_words=max_words)[0][0] \
+        == "impostors"
+
+
+def draft_evidence(draft: TextFeatures, feats: Sequence[TextFeatures], length: int) -> float:
+    """The draft's evidence against a model of all the samples, over pieces of `length` words."""
+    model = verify.AuthorModel.fit(verify.SampleSums.of(_verify_units(feats)))
+    pieces = draft.parts(max(1, round(draft.n_words / length)))
+    return verify.draft_evidence(model, [verify.Text.of(piece) for piece in pieces])
+
+
+def held_out_spread(feats: Sequence[TextFeatures], length: int) -> Spread:
+    """Each sample's evidence, cut to `length` words, against a model of the others."""
+    texts = [verify.Text.of(f.counts()) for f in feats]
+    cut = [verify.Text.of(f.counts(length)) for f in feats]
+    return Spread.of(verify.held_out_evidence(texts, cut))
+
+
+def _verify_units(feats: Sequence[TextFeatures]) -> list[verify.Text]:
+    return [verify.Text.of(c) for c in _units(feats)]
 
 
 def attribute(text: str, candidates: Mapping[str, Sequence[str]], *,
@@ -104,6 +173,14 @@ def attribute(text: str, candidates: Mapping[str, Sequence[str]], *,
 _features = lru_cache(maxsize=256)(extract)
 
 
+@lru_cache(maxsize=8)
+def _spreads(samples: tuple[str, ...], length: int, max_words: int) -> tuple[Spread, Spread]:
+    """The Delta and evidence spreads of the samples at `length` words: the same for every
+    draft of about that length, so ranking several drafts computes them once."""
+    feats = [f for f in (_features(s) for s in samples) if f.n_words]
+    return _spread(feats, length, max_words), held_out_spread(feats, length)
+
+
 def _units(feats: Sequence[TextFeatures]) -> list[Counter[str]]:
     """Reference texts for a space: the samples, or equal parts of them when there are few."""
     if len(feats) >= MIN_WHOLE_SAMPLES:
@@ -125,14 +202,6 @@ def _spread(feats: Sequence[TextFeatures], length: int, max_words: int) -> Sprea
         rest = counts[:i] + counts[i + 1:]
         deltas.append(delta(space.z(feats[i].counts(length)), space.centroid(rest)))
     return Spread.of(deltas)
-
-
-def _verdict(score: float, spread: Spread | None) -> str:
-    if spread is None:
-        return UNKNOWN
-    if score <= spread.p90:
-        return SOUNDS_LIKE
-    return BORDERLINE if spread.robust_z(score) <= BORDERLINE_Z else DOES_NOT
 
 
 def _notes(feats: Sequence[TextFeatures], n_given: int, draft: TextFeatures,
