@@ -1,0 +1,139 @@
+"""The map side of `ghost ask`: one request per chunk, and its reply turned into passages whose
+citations are checked against the chunk they came from.
+
+A request holds the question, the document's name, the chunk and how to cite it, and nothing
+about the other documents: its cache key depends on those alone, so a document added to the
+folder costs its own calls only. A reply is NOTHING or a bullet list of passages::
+
+    passages = checked_passages(doc, 0, '- "Sales rose 4%" [report.pdf p.2]', report)
+    passages[0].citations   # ("report.pdf p.2",) when page 2 is in chunk 0; else dropped
+
+A passage that cites nothing is dropped (counted as uncited); one whose every citation fails
+is dropped (counted as miscited); one with some good citations keeps only those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghost.ask.citations import Scope, check_refs, cited_refs
+from ghost.ask.documents import AskDocument
+from ghost.cite import CitationReport
+from ghost.map.notes import Notes, is_nothing
+from ghost.models.protocol import Message, Request
+from ghost.sources import ChunkLike
+from ghost.templates import Templates
+
+MAP_TEMPLATE = "ask-map"
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    document: str
+    text: str                    # with its (checked) citations
+    citations: tuple[str, ...]   # each with its document, e.g. "report.pdf p.4"
+    chunk: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"document": self.document, "citation": "; ".join(self.citations),
+                "text": self.text}
+
+
+@dataclass
+class MapReport:
+    citations: CitationReport = field(default_factory=CitationReport)
+    passages: int = 0   # kept
+    uncited: int = 0    # dropped: no citation at all
+    miscited: int = 0   # dropped: every citation failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.citations.to_dict(), "passages": self.passages,
+                "dropped_uncited": self.uncited, "dropped_miscited": self.miscited}
+
+
+def citation_hint(document: AskDocument, chunk: ChunkLike) -> str:
+    """How passages from `chunk` are cited, shown to the map model with the chunk."""
+    name, kind = document.name, document.source.kind
+    if kind == "mail":
+        return "[<Message-ID>]: the Message-ID of the message the passage is from"
+    if kind == "pdf":
+        first = getattr(chunk, "first_page", 1)
+        return f"[{name} p.{first}]: the page the passage is on (pages are headed [p.N])"
+    stamps = getattr(chunk, "timestamps", None)
+    if stamps:
+        return (f"[{name} {min(stamps)}]: the timestamp the passage starts at (stamps are "
+                "shown in the text)")
+    if stamps is not None:
+        return f"[{name} part {chunk.index + 1}]"
+    return f"[{name} {chunk.label}]"
+
+
+def map_requests(templates: Templates, document: AskDocument, question: str, *,
+                 max_tokens: int) -> list[Request]:
+    requests = []
+    for chunk in document.source.chunks:
+        prompt = templates.render(MAP_TEMPLATE, question=question, document=document.name,
+                                  cite_as=citation_hint(document, chunk), text=chunk.text)
+        requests.append(Request(system=prompt.system, messages=(Message.user(prompt.user),),
+                                max_tokens=max_tokens, temperature=0.0, stage="map"))
+    return requests
+
+
+def split_passages(reply: str) -> list[str]:
+    """The passages of a map reply: its bullets (a line that is no bullet continues the one
+    before; text before the first bullet is a passage of its own); none for NOTHING."""
+    if is_nothing(reply):
+        return []
+    items: list[str] = []
+    bulleted = False
+    for line in reply.splitlines():
+        if not line.strip():
+            bulleted = False
+            continue
+        if _BULLET.match(line):
+            items.append(_BULLET.sub("", line, count=1).strip())
+            bulleted = True
+        elif bulleted and items:
+            items[-1] += " " + line.strip()
+        else:
+            items.append(line.strip())
+    return [item for item in items if not is_nothing(item)]
+
+
+def checked_passages(document: AskDocument, chunk: int, reply: str,
+                     report: MapReport) -> list[Passage]:
+    """The reply's passages whose citations hold in chunk `chunk` of `document`."""
+    scope = Scope({document.name: document.chunk_places[chunk]})
+    kept = []
+    for item in split_passages(reply):
+        if not cited_refs(item):
+            report.uncited += 1
+            continue
+        text, checked = check_refs(item, scope, mode="strip")
+        report.citations.found += checked.found
+        report.citations.unknown += checked.unknown
+        good = cited_refs(text)
+        if not good:
+            report.miscited += 1
+            continue
+        citations = tuple(dict.fromkeys(f"<{r.place.ends[0]}>" if r.place.kind == "id"
+                                        else f"{document.name} {r.place_text}" for r in good))
+        kept.append(Passage(document.name, " ".join(text.split()), citations, chunk))
+    report.passages += len(kept)
+    return kept
+
+
+def passages_by_document(passages: Sequence[Passage]) -> list[Notes]:
+    """The passages as one block per document, in document order, for the strong model."""
+    blocks: dict[str, list[str]] = {}
+    for passage in passages:
+        blocks.setdefault(passage.document, []).append(f"- {passage.text}")
+    return [Notes(n, name, "\n".join(lines)) for n, (name, lines) in enumerate(blocks.items())]
+
+
+def render_blocks(blocks: Sequence[Notes]) -> str:
+    return "\n\n".join(f"## {block.label}\n{block.text}" for block in blocks)
