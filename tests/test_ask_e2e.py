@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli
+
 from ask_helpers import (
     FACT,
     PLANTED,
@@ -24,8 +26,6 @@ from ask_helpers import (
     passages_reply,
     standin_map,
 )
-from conftest import run_cli
-
 from standin import StandIn
 
 QUESTION = "What changed this quarter, and who owns it?"

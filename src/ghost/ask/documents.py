@@ -112,7 +112,7 @@ def find_documents(paths: Sequence[Path], *, exclude: Sequence[Path] = ()
 def _expand(given: Path, excluded: list[Path],
             skipped: list[Skipped]) -> Iterator[tuple[Path, str, bool]]:
     text = str(given)
-    if glob.has_magic(text):
+    if glob.has_magic(text) and not given.exists():  # "notes [draft].md" is a file
         matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
         if not matches:
             raise InputError(f"{given}: matches no file")
