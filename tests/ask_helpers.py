@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +86,11 @@ def hundred_documents(folder: Path) -> Path:
     return folder
 
 
-def passages_reply(text: str) -> str:
-    """What a map model says of one ask-map prompt: each line holding a FACT marker, quoted and
-    cited by its document and the page, timestamp or message it is at (else the part's
-    citation); NOTHING when there is none."""
+def passages_reply(text: str, wanted: Callable[[str], object] = FACT.search,
+                   longest: int = 300) -> str:
+    """What a map model says of one ask-map prompt: each line that is `wanted` (holds a FACT
+    marker), quoted (its first `longest` characters) and cited by its document and the page,
+    timestamp or message it is at (else the part's citation); NOTHING when there is none."""
     name = DOCUMENT.search(text)
     cite = CITE_AS.search(text)
     source = SOURCE.search(text)
@@ -104,8 +106,8 @@ def passages_reply(text: str) -> str:
             place = f"[{name.group(1)} {stamp.group(1)}]"
         elif message := MESSAGE_ID.search(line):
             place = f"[{message.group(1)}]"
-        if FACT.search(line):
-            passages.append(f'- "{line}" {place or cite.group(1)}')
+        if wanted(line):
+            passages.append(f'- "{line[:longest]}" {place or cite.group(1)}')
     return "\n".join(passages) or "NOTHING"
 
 

@@ -87,11 +87,13 @@ def test_passages_are_checked_against_their_own_chunk(tmp_path: Path) -> None:
     inside, outside = f"L{second.first_line}-L{second.first_line}", "L1-L1"  # type: ignore
     report = MapReport()
     kept = checked_passages(document, 1, f'- "x" [a.md {inside}]\n- "y" [a.md {outside}]\n'
-                                         f'- "z" [a {inside}; b.md L1-L2]', report)
-    assert [p.citations for p in kept] == [(f"a.md {inside}",), (f"a.md {inside}",)]
-    assert kept[1].text == f'"z" [a {inside}]'
+                                         f'- "z" [a {inside}; b.md L1-L2]\n- "w" [{inside}]',
+                            report)
+    assert [p.citations for p in kept] == [(f"a.md {inside}",)] * 3
+    # spelled out for the strong model: the stem and the bare place get the full name
+    assert [p.text for p in kept[1:]] == [f'"z" [a.md {inside}]', f'"w" [a.md {inside}]']
     assert (report.passages, report.miscited, report.citations.unknown) == \
-        (2, 1, [f"a.md {outside}", "b.md L1-L2"])
+        (3, 1, [f"a.md {outside}", "b.md L1-L2"])
 
 
 def test_folders_globs_and_files_are_named_by_their_place_under_what_was_given(

@@ -152,9 +152,11 @@ def document_places(chunks: Iterable[ChunkLike]) -> Places:
 
 @dataclass
 class Scope:
-    """The documents (by name) a text may cite, and their places."""
+    """The documents (by name) a text may cite, and their places; `home`, when given, is the
+    document a place that names none belongs to (a passage's own, in the map stage)."""
 
     documents: dict[str, Places] = field(default_factory=dict)
+    home: str | None = None
 
     def resolve(self, name: str) -> str | None:
         """The document `name` names: exactly, else ignoring case, else by its stem when
@@ -168,11 +170,11 @@ class Scope:
         return None
 
     def holds(self, ref: Ref) -> bool:
-        if ref.doc is None:
-            return ref.place.kind == "id" and any(p.holds(ref.place)
-                                                  for p in self.documents.values())
-        name = self.resolve(ref.doc)
-        return name is not None and self.documents[name].holds(ref.place)
+        if ref.doc is None and ref.place.kind == "id":
+            return any(p.holds(ref.place) for p in self.documents.values())
+        name = self.home if ref.doc is None else self.resolve(ref.doc)
+        return name is not None and name in self.documents and \
+            self.documents[name].holds(ref.place)
 
 
 def check_refs(text: str, scope: Scope, *, mode: str = "flag") -> tuple[str, CitationReport]:

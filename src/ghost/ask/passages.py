@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghost.ask.citations import Scope, check_refs, cited_refs
+from ghost.ask.citations import Ref, Scope, check_refs, cited_refs, parse_refs
 from ghost.ask.documents import AskDocument
-from ghost.cite import CitationReport
+from ghost.cite import BRACKET, CitationReport
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.sources import ChunkLike
@@ -107,7 +107,7 @@ def split_passages(reply: str) -> list[str]:
 def checked_passages(document: AskDocument, chunk: int, reply: str,
                      report: MapReport) -> list[Passage]:
     """The reply's passages whose citations hold in chunk `chunk` of `document`."""
-    scope = Scope({document.name: document.chunk_places[chunk]})
+    scope = Scope({document.name: document.chunk_places[chunk]}, home=document.name)
     kept = []
     for item in split_passages(reply):
         if not cited_refs(item):
@@ -120,11 +120,27 @@ def checked_passages(document: AskDocument, chunk: int, reply: str,
         if not good:
             report.miscited += 1
             continue
-        citations = tuple(dict.fromkeys(f"<{r.place.ends[0]}>" if r.place.kind == "id"
-                                        else f"{document.name} {r.place_text}" for r in good))
-        kept.append(Passage(document.name, " ".join(text.split()), citations, chunk))
+        citations = tuple(dict.fromkeys(_full(r, document.name) for r in good))
+        kept.append(Passage(document.name, " ".join(_with_names(text, document.name).split()),
+                            citations, chunk))
     report.passages += len(kept)
     return kept
+
+
+def _full(ref: Ref, name: str) -> str:
+    """A citation spelled out for the strong model: the document's full name and the place
+    (a Message-ID alone)."""
+    return f"<{ref.place.ends[0]}>" if ref.place.kind == "id" else f"{name} {ref.place_text}"
+
+
+def _with_names(text: str, name: str) -> str:
+    """`text` with every citation spelled out (`[00:14:05]` in a passage from ep12.txt, or
+    `[ep12 00:14:05]`, becomes `[ep12.txt 00:14:05]`), so the strong model copies whole ones."""
+    def spell(match: re.Match[str]) -> str:
+        refs = parse_refs(match.group(1))
+        return f"[{'; '.join(_full(r, name) for r in refs)}]" if refs else match.group(0)
+
+    return BRACKET.sub(spell, text)
 
 
 def passages_by_document(passages: Sequence[Passage]) -> list[Notes]:
