@@ -30,7 +30,6 @@ from ghost.tokens import count_tokens
 # the loopback stand-in and the ask replies live with the tests, outside the ghost package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ask_helpers import body_text, is_map, passages_reply
-
 from standin import StandIn
 
 SHARED = Path(os.environ.get("GHOST_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))

@@ -152,9 +152,10 @@ def test_a_passage_citing_another_document_or_a_place_outside_its_chunk_is_dropp
         if "Document: doc-007.md" in text:
             return ('- "FACT-LAUNCH the launch moved to May" [doc-042.txt L1-L7]\n'
                     '- "FACT-LAUNCH again" [doc-007.md L50-L60]\n'
-                    '- "FACT-LAUNCH once more, uncited"')
+                    '\nFACT-LAUNCH is all I found, says the model, citing nothing.')
         if "Document: doc-042.txt" in text:
-            return ('- "FACT-BUDGET cut" [doc-042.txt L1-L7; report.pdf p.1]')
+            return ('- "FACT-BUDGET cut" [doc-042.txt L1-L7; report.pdf p.1]\n'
+                    '- "FACT-BUDGET-2 an uncited bullet"')
         return passages_reply(text)
 
     standin.responder = respond
@@ -168,8 +169,10 @@ def test_a_passage_citing_another_document_or_a_place_outside_its_chunk_is_dropp
     assert report["map_citations"]["unknown"] == sorted(["doc-042.txt L1-L7",
                                                          "doc-007.md L50-L60",
                                                          "report.pdf p.1"])
-    [budget] = [p for p in report["passages"] if p["document"] == "doc-042.txt"]
-    assert budget["citation"] == "doc-042.txt L1-L7"  # the foreign citation stripped
+    assert report["map_citations"]["cited_by_chunk"] == 1
+    budget = [p for p in report["passages"] if p["document"] == "doc-042.txt"]
+    assert [p["citation"] for p in budget] == ["doc-042.txt L1-L7"] * 2  # foreign one stripped
+    assert budget[1]["text"] == '"FACT-BUDGET-2 an uncited bullet" [doc-042.txt L1-L7]'
     assert "FACT-LAUNCH" not in reduce_texts(standin)[0]
 
 

@@ -68,8 +68,9 @@ def test_a_map_reply_s_passages() -> None:
     assert split_passages("NOTHING") == [] and split_passages("**Nothing.**") == []
     reply = ('Here is what I found:\n- "One" [a.md L1-L2]\n  continued here\n'
              '2. "Two" [a.md L3-L4]\n- NOTHING')
-    assert split_passages(reply) == ["Here is what I found:", '"One" [a.md L1-L2] continued here',
-                                     '"Two" [a.md L3-L4]']
+    assert split_passages(reply) == [("Here is what I found:", False),
+                                     ('"One" [a.md L1-L2] continued here', True),
+                                     ('"Two" [a.md L3-L4]', True)]
 
 
 def write(path: Path, text: str) -> Path:
@@ -87,13 +88,14 @@ def test_passages_are_checked_against_their_own_chunk(tmp_path: Path) -> None:
     inside, outside = f"L{second.first_line}-L{second.first_line}", "L1-L1"  # type: ignore
     report = MapReport()
     kept = checked_passages(document, 1, f'- "x" [a.md {inside}]\n- "y" [a.md {outside}]\n'
-                                         f'- "z" [a {inside}; b.md L1-L2]\n- "w" [{inside}]',
-                            report)
-    assert [p.citations for p in kept] == [(f"a.md {inside}",)] * 3
+                                         f'- "z" [a {inside}; b.md L1-L2]\n- "w" [{inside}]\n'
+                                         '- "v", uncited\n\nI found no more.', report)
+    assert [p.citations for p in kept[:3]] == [(f"a.md {inside}",)] * 3
     # spelled out for the strong model: the stem and the bare place get the full name
-    assert [p.text for p in kept[1:]] == [f'"z" [a.md {inside}]', f'"w" [a.md {inside}]']
-    assert (report.passages, report.miscited, report.citations.unknown) == \
-        (3, 1, [f"a.md {outside}", "b.md L1-L2"])
+    assert [p.text for p in kept[1:3]] == [f'"z" [a.md {inside}]', f'"w" [a.md {inside}]']
+    assert kept[3].text == f'"v", uncited [a.md {second.label}]'  # cited by its chunk
+    assert (report.passages, report.by_chunk, report.uncited, report.miscited) == (4, 1, 1, 1)
+    assert report.citations.unknown == [f"a.md {outside}", "b.md L1-L2"]
 
 
 def test_folders_globs_and_files_are_named_by_their_place_under_what_was_given(

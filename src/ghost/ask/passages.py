@@ -8,8 +8,9 @@ folder costs its own calls only. A reply is NOTHING or a bullet list of passages
     passages = checked_passages(doc, 0, '- "Sales rose 4%" [report.pdf p.2]', report)
     passages[0].citations   # ("report.pdf p.2",) when page 2 is in chunk 0; else dropped
 
-A passage that cites nothing is dropped (counted as uncited); one whose every citation fails
-is dropped (counted as miscited); one with some good citations keeps only those.
+A bullet that cites nothing is cited by its whole chunk (`[notes.md L1-L40]`); other text that
+cites nothing is the model talking, and dropped (counted as uncited); a passage whose every
+citation fails is dropped (counted as miscited); one with some good citations keeps only those.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ class Passage:
 class MapReport:
     citations: CitationReport = field(default_factory=CitationReport)
     passages: int = 0   # kept
-    uncited: int = 0    # dropped: no citation at all
+    by_chunk: int = 0   # kept, cited by their chunk: a bullet that cited nothing
+    uncited: int = 0    # dropped: text that is no bullet and cites nothing
     miscited: int = 0   # dropped: every citation failed
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.citations.to_dict(), "passages": self.passages,
-                "dropped_uncited": self.uncited, "dropped_miscited": self.miscited}
+                "cited_by_chunk": self.by_chunk, "dropped_uncited": self.uncited,
+                "dropped_miscited": self.miscited}
 
 
 def citation_hint(document: AskDocument, chunk: ChunkLike) -> str:
@@ -83,36 +86,58 @@ def map_requests(templates: Templates, document: AskDocument, question: str, *,
     return requests
 
 
-def split_passages(reply: str) -> list[str]:
-    """The passages of a map reply: its bullets (a line that is no bullet continues the one
-    before; text before the first bullet is a passage of its own); none for NOTHING."""
+def split_passages(reply: str) -> list[tuple[str, bool]]:
+    """The passages of a map reply, each with whether it was a bullet (a line that is no
+    bullet continues the bullet before it; other text is an item of its own); none for
+    NOTHING."""
     if is_nothing(reply):
         return []
-    items: list[str] = []
+    items: list[tuple[str, bool]] = []
     bulleted = False
     for line in reply.splitlines():
         if not line.strip():
             bulleted = False
             continue
         if _BULLET.match(line):
-            items.append(_BULLET.sub("", line, count=1).strip())
+            items.append((_BULLET.sub("", line, count=1).strip(), True))
             bulleted = True
         elif bulleted and items:
-            items[-1] += " " + line.strip()
+            items[-1] = (f"{items[-1][0]} {line.strip()}", True)
         else:
-            items.append(line.strip())
-    return [item for item in items if not is_nothing(item)]
+            items.append((line.strip(), False))
+    return [(text, bullet) for text, bullet in items if not is_nothing(text)]
+
+
+def chunk_citation(document: AskDocument, chunk: ChunkLike) -> str | None:
+    """The place a whole chunk is cited by, `[notes.md L1-L40]`, `[report.pdf p.3-5]`,
+    `[ep12.txt 00:00:00-00:05:00]`; a mail chunk only when it holds one message."""
+    if document.source.kind == "mail":
+        ids: tuple[str, ...] = tuple(getattr(chunk, "message_ids", ()))
+        return f"[<{ids[0].strip('<>')}>]" if len(ids) == 1 else None
+    stamps = getattr(chunk, "timestamps", None)
+    if stamps:
+        first, last = min(stamps), max(stamps)
+        return f"[{document.name} {first}{'-' + last if last != first else ''}]"
+    if stamps is not None:
+        return f"[{document.name} part {chunk.index + 1}]"
+    return f"[{document.name} {chunk.label}]"
 
 
 def checked_passages(document: AskDocument, chunk: int, reply: str,
                      report: MapReport) -> list[Passage]:
-    """The reply's passages whose citations hold in chunk `chunk` of `document`."""
+    """The reply's passages whose citations hold in chunk `chunk` of `document`. A bullet
+    that cites nothing is cited by its chunk (it came from there); other uncited text is the
+    model talking, and dropped."""
     scope = Scope({document.name: document.chunk_places[chunk]}, home=document.name)
+    whole = chunk_citation(document, document.source.chunks[chunk])
     kept = []
-    for item in split_passages(reply):
+    for item, bullet in split_passages(reply):
         if not cited_refs(item):
-            report.uncited += 1
-            continue
+            if not bullet or whole is None:
+                report.uncited += 1
+                continue
+            item = f"{item} {whole}"
+            report.by_chunk += 1
         text, checked = check_refs(item, scope, mode="strip")
         report.citations.found += checked.found
         report.citations.unknown += checked.unknown
