@@ -177,3 +177,20 @@ def test_progress_is_counted_per_document_and_unreadable_files_are_one_line(
     assert len(skipped_line) == 1 and "x.bin" in skipped_line[0]
     assert [p.document for p in result.passages] == ["d0.md"]
     assert result.without_passages == [f"d{n}.md" for n in range(1, 6)]
+
+
+def test_an_uncited_bullet_from_a_thread_is_cited_by_the_message_holding_it(
+        tmp_path: Path) -> None:
+    box = write(tmp_path / "team.mbox", "".join(
+        f"From a@x.example Mon Feb  3 0{n}:00:00 2025\nMessage-ID: <m{n}@x.example>\n"
+        f"From: A <a@x.example>\nSubject: {'Re: ' if n > 1 else ''}Venue\n"
+        + (f"In-Reply-To: <m{n - 1}@x.example>\n" if n > 1 else "")
+        + f"Date: Mon, 03 Feb 2025 0{n}:00:00 +0000\n\nLine {n}: the venue is room {n}.\n\n"
+        for n in (1, 2)))
+    [document], _ = read_documents(*find_documents([box])[:1], READING)
+    assert document.source.chunks[0].message_ids == ("m1@x.example", "m2@x.example")  # type: ignore
+    report = MapReport()
+    kept = checked_passages(document, 0, '- "Line 2: the venue is room 2."\n- "the venue is"',
+                            report)
+    assert [p.citations for p in kept] == [("<m2@x.example>",)]
+    assert (report.by_chunk, report.uncited) == (1, 1)  # words in both messages: no one place

@@ -25,6 +25,7 @@ from ghost.ask.documents import AskDocument
 from ghost.cite import BRACKET, CitationReport
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
+from ghost.privacy import DATAMARK
 from ghost.sources import ChunkLike
 from ghost.templates import Templates
 
@@ -108,12 +109,13 @@ def split_passages(reply: str) -> list[tuple[str, bool]]:
     return [(text, bullet) for text, bullet in items if not is_nothing(text)]
 
 
-def chunk_citation(document: AskDocument, chunk: ChunkLike) -> str | None:
-    """The place a whole chunk is cited by, `[notes.md L1-L40]`, `[report.pdf p.3-5]`,
-    `[ep12.txt 00:00:00-00:05:00]`; a mail chunk only when it holds one message."""
+def chunk_citation(document: AskDocument, chunk: ChunkLike, passage: str) -> str | None:
+    """The place a bullet that cites nothing is cited by: its whole chunk, `[notes.md L1-L40]`,
+    `[report.pdf p.3-5]`, `[ep12.txt 00:00:00-00:05:00]`; for mail, the message of the chunk
+    that holds its words (None when no one message does)."""
     if document.source.kind == "mail":
-        ids: tuple[str, ...] = tuple(getattr(chunk, "message_ids", ()))
-        return f"[<{ids[0].strip('<>')}>]" if len(ids) == 1 else None
+        found = message_holding(chunk.text, passage)
+        return f"[<{found}>]" if found else None
     stamps = getattr(chunk, "timestamps", None)
     if stamps:
         first, last = min(stamps), max(stamps)
@@ -123,17 +125,39 @@ def chunk_citation(document: AskDocument, chunk: ChunkLike) -> str | None:
     return f"[{document.name} {chunk.label}]"
 
 
+_MESSAGE = re.compile(r"^Message-ID: <([^>\s]+)>$", re.M)
+_QUOTE = re.compile(r'"([^"]{12,})"')
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace(DATAMARK, " ").split()).lower()
+
+
+def message_holding(chunk_text: str, passage: str) -> str | None:
+    """The Message-ID of the one message in a mail chunk whose text holds the passage's words
+    (its quote, else the passage; the first 60 characters of it)."""
+    quote = _QUOTE.search(passage)
+    wanted = _words(quote.group(1) if quote else passage)[:60]
+    text = chunk_text.replace(DATAMARK, "")
+    heads = list(_MESSAGE.finditer(text))
+    holding = {head.group(1) for n, head in enumerate(heads)
+               if wanted and wanted in _words(text[head.end():heads[n + 1].start()
+                                                   if n + 1 < len(heads) else len(text)])}
+    return holding.pop() if len(holding) == 1 else None
+
+
 def checked_passages(document: AskDocument, chunk: int, reply: str,
                      report: MapReport) -> list[Passage]:
     """The reply's passages whose citations hold in chunk `chunk` of `document`. A bullet
     that cites nothing is cited by its chunk (it came from there); other uncited text is the
     model talking, and dropped."""
     scope = Scope({document.name: document.chunk_places[chunk]}, home=document.name)
-    whole = chunk_citation(document, document.source.chunks[chunk])
     kept = []
-    for item, bullet in split_passages(reply):
+    for item, bullet in split_passages(reply.replace(DATAMARK, "")):
         if not cited_refs(item):
-            if not bullet or whole is None:
+            whole = chunk_citation(document, document.source.chunks[chunk], item) \
+                if bullet else None
+            if whole is None:
                 report.uncited += 1
                 continue
             item = f"{item} {whole}"
