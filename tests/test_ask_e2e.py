@@ -72,7 +72,7 @@ def test_every_planted_fact_reaches_the_strong_model_with_its_document(
     documents = report["documents"]
     assert (documents["read"], documents["with_passages"], documents["without_passages"]) \
         == (100, 5, 95)
-    assert [s["reason"] for s in documents["skipped"]] == ["looks like a binary file, not text"]
+    assert [s["reason"] for s in documents["skipped"]] == ["a binary file, not text"]
     assert "skipped 1 file: blob.bin" in result.stderr
     # documents with nothing relevant are dropped before the strong model
     assert not re.search(r"doc-0(0[0-6]|1\d|5\d|9\d)\.", reduce)
@@ -127,11 +127,12 @@ def test_the_answer_s_citations_are_checked_against_the_documents_they_name(
 def test_adding_a_document_re_pays_only_that_document_s_calls(
         standin: StandIn, folder: Path, tmp_path: Path) -> None:
     standin.responder = standin_map
-    assert ask(folder, tmp_path / "cache").exit_code == 0
-    assert len(map_bodies(standin)) == 100
+    answer = folder / "answer.md"  # inside the folder: never read back
+    assert ask(folder, tmp_path / "cache", "-o", answer).exit_code == 0
+    assert len(map_bodies(standin)) == 100 and answer.exists()
     standin.reset()
     (folder / "late.md").write_text("A late memo.\n\nIt says FACT-LATE the venue changed.\n")
-    again = ask(folder, tmp_path / "cache", "--json")
+    again = ask(folder, tmp_path / "cache", "--json", "-o", answer)
     assert again.exit_code == 0, again.output
     [late] = map_bodies(standin)  # the 101st document's one chunk; the 100 others cached
     assert "Document: late.md" in body_text(late)[1]
@@ -139,8 +140,10 @@ def test_adding_a_document_re_pays_only_that_document_s_calls(
     ledger = json.loads(again.stdout)["ledger"]["stages"]
     assert (ledger["map"]["calls"], ledger["map"]["cached"]) == (1, 100)
     standin.reset()
-    assert ask(folder, tmp_path / "cache").exit_code == 0
+    third = ask(folder, tmp_path / "cache")
+    assert third.exit_code == 0, third.output
     assert standin.calls(status=None) == 0  # unchanged: every call from the cache
+    assert "answer.md (written by ghost)" in third.stderr  # ghost's own output, left out
 
 
 def test_a_passage_citing_another_document_or_a_place_outside_its_chunk_is_dropped(

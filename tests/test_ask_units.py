@@ -3,6 +3,7 @@ a set of paths holds, the PDF and HTML kinds, and progress per document (fake: p
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from ghost.ask.passages import MapReport, checked_passages, split_passages
 from ghost.errors import InputError
 from ghost.jobs.ask import AskJob
 from ghost.jobs.runner import Hooks, JobRun
+from ghost.jobs.summarize import SummarizeJob
+from ghost.models.protocol import Request
 from ghost.options import RunOptions
 from ghost.sources import Reading, load_source
 
@@ -194,3 +197,34 @@ def test_an_uncited_bullet_from_a_thread_is_cited_by_the_message_holding_it(
                             report)
     assert [p.citations for p in kept] == [("<m2@x.example>",)]
     assert (report.by_chunk, report.uncited) == (1, 1)  # words in both messages: no one place
+
+
+def test_summarize_reads_a_pdf_and_checks_its_page_citations(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(minimal_pdf(["Cover", "Results: FACT-PDF revenue rose 4 percent"]))
+    FAKE.responders["fake:cheap"] = lambda request: "- FACT-PDF revenue rose [p.2]\n- x [p.7]"
+    result = JobRun(SummarizeJob([path]), RunOptions(cache_dir=tmp_path / "c",
+                                                     map_model="fake:cheap",
+                                                     reduce_model="fake:strong")).execute()
+    assert result.notes.citations.unknown == ["p.7"] and result.notes.citations.found == 2
+
+
+def test_passages_over_the_reduce_budget_are_condensed_keeping_their_citations(
+        tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    for n in range(40):
+        write(docs / f"d{n:02d}.md", f"Intro {n}.\n\nFACT-{n} " + "detail " * 60 + "\n")
+    def cheap(request: Request) -> str | None:
+        if "You condense notes" not in request.system:
+            return fake_map(request)
+        return "\n".join(f"- {m.group(1)} {m.group(2)}" for m in re.finditer(  # shorter
+            r"(FACT-\d+).*?(\[[^\]]+\])", request.messages[-1].text))
+
+    FAKE.responders["fake:cheap"] = cheap
+    run = JobRun(AskJob("What?", [docs]), RunOptions(cache_dir=tmp_path / "c",
+                                                      map_model="fake:cheap",
+                                                      reduce_model="fake:strong",
+                                                      reduce_input_tokens=1000))
+    result = run.execute()
+    assert result.collapse_rounds >= 1 and len(result.passages) == 40
+    assert result.citations.found == 40 and result.citations.unknown == []

@@ -204,12 +204,29 @@ def kind_for(found: Found) -> SourceKind:
     return detect_kind(found.path)
 
 
+_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 and UTF-32 text holds NUL bytes
+
+
+def looks_binary(path: Path) -> bool:
+    """A file whose first 8 KB hold a NUL byte (and no UTF-16/32 mark) and that is no PDF: a
+    video or an archive in the folder is skipped without being read whole."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return False  # reading it says why, as the reason it is skipped
+    return b"\x00" in head and not head.startswith((*_TEXT_BOMS, b"%PDF-"))
+
+
 def read_documents(found: Sequence[Found], reading: Reading
                    ) -> tuple[list[AskDocument], list[Skipped]]:
     """Each document read as its kind; those that cannot be read, with the reason."""
     documents: list[AskDocument] = []
     skipped: list[Skipped] = []
     for item in found:
+        if not item.mailbox and item.path.is_file() and looks_binary(item.path):
+            skipped.append(Skipped(item.path, "a binary file, not text"))
+            continue
         try:
             source = kind_for(item).load(item.path, reading)
         except (GhostError, OSError, ValueError, UnicodeError, RecursionError) as exc:
