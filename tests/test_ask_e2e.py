@@ -263,3 +263,19 @@ def test_batch_submits_then_a_later_run_collects_and_answers(standin: StandIn, f
     assert second.exit_code == 0, second.output
     assert "FACT-LAUNCH" in (tmp_path / "a.md").read_text()
     assert map_bodies(standin) == []  # every map call went through the batch API
+
+
+def test_map_on_gpt_reduce_on_claude(standin: StandIn, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("Intro.\n\nFACT-A the pilot starts in June.\n")
+    (docs / "b.txt").write_text("Nothing relevant here at all.\n")
+    standin.responder = standin_map
+    result = run_cli("ask", QUESTION, docs, "--cache-dir", tmp_path / "c", "--json",
+                     "--map-model", "openai:gpt-4o-mini", "--reduce-model",
+                     "anthropic:claude-opus-5-5")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert standin.calls("openai") == 2 and standin.calls("anthropic") == 1
+    assert [p["citation"] for p in report["passages"]] == ["a.md L1-L3"]
+    assert "FACT-A" in report["answer"] and report["citations"]["unknown"] == []

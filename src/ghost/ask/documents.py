@@ -1,9 +1,10 @@
 """The documents a set of paths holds, each read as its kind and named for citing.
 
 Paths are files, folders (walked recursively; hidden entries, the cache folder and ghost's own
-outputs left out) and glob patterns. Each document is named by its path under the folder or
-glob it was found in (`q3/report.pdf`), or by its file name when given alone, so adding a file
-to a folder renames no other document and re-pays no other document's calls::
+outputs left out, so answers written into the folder are never read back) and glob patterns.
+Each document is named by its path under the folder or glob it was found in (`q3/report.pdf`),
+or by its file name when given alone, so adding a file to a folder renames no other document
+and re-pays no other document's calls::
 
     found, skipped = find_documents([Path("docs"), Path("notes/*.md")])
     documents, unread = read_documents(found, reading)
@@ -102,7 +103,7 @@ def find_documents(paths: Sequence[Path], *, exclude: Sequence[Path] = ()
             if key in seen or any(key == e or e in key.parents for e in excluded):
                 continue
             seen.add(key)
-            if not mailbox and written_by_ghost(path):
+            if path != given and not mailbox and written_by_ghost(path):  # found, not named
                 skipped.append(Skipped(path, "written by ghost"))
                 continue
             found.append(Found(path, citable(name), mailbox))
