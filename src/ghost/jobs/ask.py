@@ -149,6 +149,9 @@ def ask(session: Session, question: str, paths: Sequence[Path],
     plan = Plan({"question": question, **describe(paths, documents, skipped)}, stage_plans)
     plan.stages.append(StagePlan("reduce", reduce_info, 1, passages_tokens + 900,
                                  int(words * 1.4), max_tokens=session.max_tokens("reduce")))
+    plan.notes.append("map: every chunk of every document is read; the reduce estimate "
+                      "assumes every chunk yields passages (documents with nothing relevant "
+                      "are dropped before it)")
     plan.check_budget(opts.budget)
     result = AskResult(plan, question, documents=list(documents), skipped=list(skipped))
     if opts.dry_run:
