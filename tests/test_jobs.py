@@ -142,8 +142,8 @@ def test_a_source_kind_added_from_outside_is_detected_and_cited(tmp_path: Path) 
 
 
 def test_an_unknown_kind_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="unknown kind of source 'pdf'"):
-        load_source(tmp_path, Reading(100, len), kind="pdf")
+    with pytest.raises(InputError, match="unknown kind of source 'captions'"):
+        load_source(tmp_path, Reading(100, len), kind="captions")
 
 
 def test_a_mailbox_read_as_mail_is_cited_by_message_id(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from ghost import __version__
 from ghost.cli import (
+    ask,
     cache_cmd,
     dialogue,
     essay,
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(essay.app)
 app.add_typer(style_check.app)
 app.add_typer(summarize.app)
+app.add_typer(ask.app)
 app.add_typer(profile.app)
 app.add_typer(dialogue.app)
 app.add_typer(screen.app)

@@ -26,7 +26,8 @@ from typing import Any, ClassVar, Protocol
 from ghost.errors import InputError
 
 # Built-in kinds in detection order: the most particular first, plain text (anything) last.
-BUILTIN = ("ghost.sources.mail", "ghost.sources.transcript", "ghost.sources.text")
+BUILTIN = ("ghost.sources.mail", "ghost.sources.pdf", "ghost.sources.html",
+           "ghost.sources.transcript", "ghost.sources.text")
 
 
 class ChunkLike(Protocol):
