@@ -52,6 +52,7 @@ make = ["essay", "summary"]
 map = "anthropic:claude-haiku-4-5"
 reduce = "anthropic:claude-opus-5-5"
 # collapse = "anthropic:claude-haiku-4-5"  # condenses notes too long for reduce (default: map)
+# queries = "openai:gpt-4o"                  # writes profile searches (default: reduce)
 # base_url = "http://localhost:11434/v1"   # an OpenAI-compatible server for openai: models
 
 [budget]
@@ -80,6 +81,7 @@ class WorkspaceConfig:
     map_model: str | None = None
     reduce_model: str | None = None
     collapse_model: str | None = None
+    queries_model: str | None = None
     base_url: str | None = None
     budget_per_run: float | None = None
     budget_per_month: float | None = None
@@ -175,7 +177,7 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         root=root, inbox=parsed.episodes.inbox, samples=root / (samples or "."),
         outputs=root / parsed.outputs.folder, make=make,
         map_model=models.map, reduce_model=models.reduce, collapse_model=models.collapse,
-        base_url=models.base_url,
+        queries_model=models.queries, base_url=models.base_url,
         budget_per_run=budget.per_run, budget_per_month=budget.per_month,
         batch=run.batch, concurrency=run.concurrency, timeout=run.timeout,
         chunk_tokens=run.chunk_tokens,
@@ -216,6 +218,7 @@ class Models(_Section):
     map: str | None = None
     reduce: str | None = None
     collapse: str | None = None
+    queries: str | None = None
     base_url: str | None = None
 
 

@@ -8,8 +8,9 @@
     'FYI, please book it.\\n\\n'
     >>> block.sender, block.date, block.subject
     ('Air Travel <book@air.example>', '2025-01-20 10:00', 'Itinerary')
-    >>> print(render_forward(block, "Flight TP123, seat 3C."))
-    [Forwarded message from Air Travel <book@air.example>, dated 2025-01-20 10:00, subject "Itinerary"]
+    >>> print(render_forward(block, "Flight TP123, seat 3C.").replace(", subject", ",\\n subject"))
+    [Forwarded message from Air Travel <book@air.example>, dated 2025-01-20 10:00,
+     subject "Itinerary"]
     Flight TP123, seat 3C.
     [End of forwarded message]
 
