@@ -67,7 +67,13 @@ def profile(
     if ctx.options.dry_run:
         return
     if result.triage:
-        ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in result.triage.items()))
+        unclear = (f" ({result.triage_unclear} replies were no category letter: kept, as "
+                   "sensitive)" if result.triage_unclear else "")
+        ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in result.triage.items())
+                         + unclear)
+    if result.stamps.dropped:
+        ctx.console.info(f"notes dropped: {result.stamps.dropped} cited no message of their "
+                         "thread and shared no words with one")
     for label, counts in (("mail", result.masked), ("notes", result.masked_reduce)):
         if counts:
             ctx.console.info(f"masked in {label} before sending: " + ", ".join(

@@ -52,7 +52,6 @@ make = ["essay", "summary"]
 map = "anthropic:claude-haiku-4-5"
 reduce = "anthropic:claude-opus-5-5"
 # collapse = "anthropic:claude-haiku-4-5"  # condenses notes too long for reduce (default: map)
-# queries = "openai:gpt-4o"                  # writes profile searches (default: reduce)
 # base_url = "http://localhost:11434/v1"   # an OpenAI-compatible server for openai: models
 
 [budget]

@@ -60,6 +60,8 @@ _BLANK_RUNS = re.compile(r"\n\n\n+")
 _FOOTER_TAIL = 800  # list footers and phone lines are looked for in the last chars only
 _SIG_TAIL = 2500  # a `-- ` signature of at most 20 lines starts within the last chars
 QUOTE_KEPT_LINES = 6  # of a quoted block an inline answer follows: its last lines are kept
+_ANSWER_WINDOW = 2000  # chars after a quote looked at for the writer's answer
+_PHONE_LINES = ("Sent from ", "Sent via ", "Get Outlook")
 _NESTED_FORWARDS = 4  # forwards of forwards rendered; deeper ones are cleaned as plain text
 
 
@@ -122,25 +124,26 @@ def _strip_quotes(text: str) -> str:
 
 def _answered(text: str, end: int) -> bool:
     """Whether own text of some words follows the quote ending at `end`, before the next
-    quote, an attribution or a signature: an inline answer."""
-    nxt = _QUOTE_START.search(text, end)
-    after = text[end : nxt.start() if nxt else len(text)]
+    quote, an attribution or a signature: an inline answer. Looks at the next lines only."""
+    nxt = _QUOTE_START.search(text, end, end + _ANSWER_WINDOW)
+    after = text[end : nxt.start() if nxt else end + _ANSWER_WINDOW]
     for line in after.split("\n"):
         stripped = line.strip()
-        if stripped in ("--", "-- ") or _MOBILE.match(f"\n{line}\n"):
+        if stripped == "--" or stripped.startswith(_PHONE_LINES):
             return False
-        if len(stripped.split()) >= 2 and not stripped.endswith(":"):
+        if stripped.count(" ") >= 1 and not stripped.endswith(":"):
             return True
     return False
 
 
 def _kept_quote(block: str) -> str:
     """The last lines of a quoted block (`>` marks kept), a `> …` line where some were cut."""
-    lines = [ln for ln in block.split("\n") if ln.strip().strip(">").strip()]
+    tail = block.rsplit("\n", 4 * QUOTE_KEPT_LINES)  # enough lines, blank ones among them
+    lines = [ln.strip() for ln in tail if ln.strip().strip(">").strip()]
     kept = lines[-QUOTE_KEPT_LINES:]
-    if len(lines) > len(kept):
+    if len(tail) > 4 * QUOTE_KEPT_LINES or len(lines) > len(kept):
         kept.insert(0, "> …")
-    return "\n\n" + "\n".join(ln.strip() for ln in kept) + "\n"
+    return "\n\n" + "\n".join(kept) + "\n"
 
 
 def _attribution_start(text: str, lo: int, quote: int) -> int:

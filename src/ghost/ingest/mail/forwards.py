@@ -35,6 +35,9 @@ _MARKER = re.compile(
     r"Message transféré|Mensaje reenviado)[ \t]*-{2,}"
     r"|Begin forwarded message:|Anfang der weitergeleiteten Nachricht:"
     r"|Début du message réexpédié\s?:)[ \t]*(?=\n)", re.I)
+# Words every marker holds and few bodies do: most bodies are not searched at all.
+_HINTS = ("orwarded message", "orwarded Message", "ORWARDED MESSAGE", "eitergeleitete",
+          "transféré", "reenviado", "réexpédié")
 _OUTLOOK = re.compile(
     r"\n[ \t]*(?:-{2,}[ \t]*(?:Original Message|Message d'origine|Ursprüngliche Nachricht)"
     r"[ \t]*-{2,}[ \t]*(?=\n)|_{10,}[ \t]*(?=\n[ \t]*(?:From|De|Von):)"
@@ -75,8 +78,7 @@ def split_forward(text: str, *, is_forward_subject: bool) -> tuple[str, Forward 
     """
     probe = text if text.startswith("\n") else "\n" + text
     shift = 0 if text.startswith("\n") else 1
-    marker = _MARKER.search(probe) if "orward" in probe or "eiterge" in probe or \
-        "transf" in probe or "reenv" in probe or "réexp" in probe else None
+    marker = _MARKER.search(probe) if any(h in probe for h in _HINTS) else None
     if marker is None and is_forward_subject:
         marker = _OUTLOOK.search(probe)
     if marker is None:
