@@ -145,11 +145,20 @@ def test_missing_mailbox_and_no_owner_or_query(standin: StandIn, tmp_path: Path)
 
 
 @pytest.mark.timeout(600)
-def test_profile_on_the_real_r_devel_archive(standin: StandIn, tmp_path: Path) -> None:
+def test_profile_on_the_real_r_devel_archive(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import TEST_KEY
+
+    from test_profile_ea import like_a_model
+
     archive = shared_path("data", "mail", "r-devel-2005-2012.mbox")
-    result = run_cli("profile", "--mbox", archive, "--owner", "Brian Ripley",
-                     "--query", "from:ripley@stats.ox.ac.uk tcltk", "--max-threads", "6",
-                     "--cache-dir", tmp_path / "cache", "--json")
+    # Map replies cite their thread, as a model does (the default reply has no notes to stamp).
+    with StandIn(responder=like_a_model()) as server:
+        for name, value in server.env(TEST_KEY).items():
+            monkeypatch.setenv(name, value)
+        result = run_cli("profile", "--mbox", archive, "--owner", "Brian Ripley",
+                         "--query", "from:ripley@stats.ox.ac.uk tcltk", "--max-threads", "6",
+                         "--cache-dir", tmp_path / "cache", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["mail"]["messages"] > 29_000

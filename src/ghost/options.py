@@ -19,6 +19,7 @@ class RunOptions:
     map_model: str | None = None       # None: the models table's default
     reduce_model: str | None = None
     collapse_model: str | None = None  # None: the map model condenses notes that do not fit
+    queries_model: str | None = None   # None: the reduce model writes profile searches
     base_url: str | None = None        # OpenAI-compatible server for openai: models
     cache_dir: Path | None = None      # None: $GHOST_CACHE_DIR or ./cache
     no_cache: bool = False

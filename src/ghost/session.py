@@ -23,6 +23,8 @@ from ghost.options import RunOptions
 from ghost.providers import IN_PROCESS, build_model, endpoint_for, scoped
 from ghost.templates import Templates
 
+_FALLBACK = {"collapse": "map", "queries": "reduce"}  # a role with no option and no default
+
 
 class Session:
     def __init__(self, command: str, options: RunOptions, *,
@@ -72,12 +74,14 @@ class Session:
         return tick
 
     def info(self, role: str) -> ModelInfo:
-        """Model info for a role ("map", "reduce", or "collapse", which condenses notes that
-        do not fit: the map model unless --collapse-model says otherwise): the option, else
+        """Model info for a role ("map", "reduce", "collapse", which condenses notes that do
+        not fit: the map model unless --collapse-model says otherwise, or "queries", which
+        writes a profile's searches: the reduce model unless --queries-model says otherwise,
+        since a query that misses the threads costs more than the call): the option, else
         the table's default."""
         spec = getattr(self.options, f"{role}_model", None)
-        if spec is None and role == "collapse":
-            return self.info("map")
+        if spec is None and role in _FALLBACK:
+            return self.info(_FALLBACK[role])
         return self.resolve(spec or self.catalog.defaults[role])
 
     def resolve(self, spec: str) -> ModelInfo:

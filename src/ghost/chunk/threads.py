@@ -1,7 +1,12 @@
 """Email threads as map-stage chunks: each message headed by its Message-ID, datamarked.
 
 A thread that does not fit one chunk is split between messages (a single huge message is
-cut by the text splitter); every piece keeps the thread's subject in its label.
+cut by the text splitter); every piece keeps the thread's subject in its label, and its
+`status`: who wrote last and when, and whether the owner has answered.
+
+Each message shows its ISO date and weekday and its sender; with the owner's addresses
+given, the owner's own messages say so ("(the owner)"); with `resolve_dates`, relative dates
+in the body are resolved against the message's date (ingest/mail/relative_dates.py).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ghost.ingest.mail.relative_dates import resolve_relative
 from ghost.privacy import datamark, mask_secrets
 
 
@@ -41,6 +47,7 @@ class ThreadChunk:
     label: str
     thread_id: int
     message_ids: tuple[str, ...]
+    status: str = ""  # e.g. "Last message: 2025-02-05 from Sam <sam@x>, unanswered by the owner."
 
 
 @dataclass
@@ -57,30 +64,62 @@ class Masking:
         return masked
 
 
-def render_message(m: MessageLike, masking: Masking) -> str:
+def sender_of(m: MessageLike, owner: Sequence[str] = ()) -> str:
+    """`Name <address>`, with " (the owner)" after the owner's own (`owner`: addresses)."""
+    sender = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender
+    return f"{sender} (the owner)" if is_owner(m, owner) else sender
+
+
+def is_owner(m: MessageLike, owner: Sequence[str]) -> bool:
+    return bool(m.sender) and m.sender.lower() in owner
+
+
+def render_message(m: MessageLike, masking: Masking, *, owner: Sequence[str] = (),
+                   resolve_dates: bool = False) -> str:
     """A message as the map model reads it. The header lines are never masked (the exact
     `Message-ID: <id>` line is what a note cites); the body is, but Message-IDs in it
     (quoted headers, `<id@host>`) are kept as they are (see `privacy.mask_secrets`)."""
-    sender = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender
-    lines = [f"Message-ID: <{m.message_id}>", f"From: {sender}"]
+    lines = [f"Message-ID: <{m.message_id}>", f"From: {sender_of(m, owner)}"]
     if m.to:
         lines.append(f"To: {', '.join(m.to[:8])}" + (" …" if len(m.to) > 8 else ""))
-    lines += [f"Date: {m.date:%Y-%m-%d %H:%M}" if m.date else "Date: unknown",
+    lines += [f"Date: {m.date:%Y-%m-%d %H:%M} UTC ({m.date:%A})" if m.date else "Date: unknown",
               f"Subject: {m.subject}"]
     if m.attachments:
         lines.append("Attachments: " + ", ".join(f"{n} ({s // 1024} KB)"
                                                  for n, s in m.attachments))
-    return "\n".join(lines) + "\n\n" + masking.apply(m.body.strip())
+    body = masking.apply(m.body.strip())
+    if resolve_dates:
+        body = resolve_relative(body, m.date)
+    return "\n".join(lines) + "\n\n" + body
+
+
+def thread_status(messages: Sequence[MessageLike], owner: Sequence[str] = ()) -> str:
+    """Who wrote last and when; with the owner's addresses, whether the owner has answered.
+
+    Messages are in date order (the last one is the newest)."""
+    if not messages:
+        return ""
+    last = messages[-1]
+    when = f"{last.date:%Y-%m-%d}" if last.date else "undated"
+    if not owner:
+        return f"Last message: {when} from {sender_of(last)}."
+    if is_owner(last, owner):
+        return f"Last message: {when} from the owner."
+    return f"Last message: {when} from {sender_of(last)}, unanswered by the owner."
 
 
 def thread_chunks(threads: Sequence[tuple[int, Sequence[MessageLike]]], *, max_tokens: int,
-                  count_tokens: Callable[[str], int], masking: Masking) -> list[ThreadChunk]:
+                  count_tokens: Callable[[str], int], masking: Masking,
+                  owner: Sequence[str] = (), resolve_dates: bool = False) -> list[ThreadChunk]:
+    """`owner`: the owner's addresses, lower-case (their messages are marked as theirs)."""
     chunks: list[ThreadChunk] = []
     for thread_id, messages in threads:
         subject = messages[0].subject or "(no subject)"
+        status = thread_status(messages, owner)
         parts: list[tuple[str, list[str]]] = [("", [])]
         for m in messages:
-            rendered = datamark(render_message(m, masking))
+            rendered = datamark(render_message(m, masking, owner=owner,
+                                               resolve_dates=resolve_dates))
             for piece in _fit(rendered, max_tokens, count_tokens):
                 text, ids = parts[-1]
                 joined = f"{text}\n\n{piece}" if text else piece
@@ -91,7 +130,7 @@ def thread_chunks(threads: Sequence[tuple[int, Sequence[MessageLike]]], *, max_t
         for n, (text, ids) in enumerate(parts):
             label = subject[:80] + (f" (part {n + 1} of {len(parts)})" if len(parts) > 1 else "")
             chunks.append(ThreadChunk(len(chunks), text, count_tokens(text), label, thread_id,
-                                      tuple(dict.fromkeys(ids))))
+                                      tuple(dict.fromkeys(ids)), status))
     return chunks
 
 

@@ -21,6 +21,7 @@ def profile(
     query: Annotated[list[str] | None, typer.Option("--query", help="Gmail-style search (from: to: subject: after: before: has:attachment \"phrase\" -term OR); repeatable.", show_default=False)] = None,
     auto_queries: Annotated[bool, typer.Option("--auto-queries", help="Let the strong model write the searches from --brief (they are shown and logged).")] = False,
     brief: Annotated[str, typer.Option("--brief", help="What the assistant needs to know (for --auto-queries).")] = "",
+    queries_model: Annotated[str | None, typer.Option("--queries-model", help=f"Model that writes the searches for --auto-queries [default: the reduce model] ({c.MODEL_HELP}).", envvar="GHOST_QUERIES_MODEL", show_default=False)] = None,
     max_threads: Annotated[int, typer.Option("--max-threads", help="Most threads to read.")] = 60,
     include_bulk: Annotated[bool, typer.Option("--include-bulk", help="Include mailing-list and bulk mail in searches.")] = False,
     words: Annotated[int, typer.Option("--words", help="Longest profile, in words.")] = 1500,
@@ -40,9 +41,12 @@ def profile(
           --map-model openai:llama3.1 --base-url http://localhost:11434/v1   # mail stays here
 
     The mailbox is indexed once into its own index in the cache folder (re-runs index only new mail; no other mailbox is ever seen). The
-    cheap model triages each thread with one letter (relevant / not / sensitive) and takes
-    notes on the relevant ones, each fact citing its Message-ID; the strong model writes the
-    profile. Passwords, card and account numbers are masked before mail goes to a cloud
+    cheap model triages each thread with one letter (relevant / not / sensitive: health,
+    family, legal, personal finance, credentials; categories in the profile-triage template)
+    and takes notes on the relevant ones, each fact dated, attributed to its sender
+    (forwarded mail to its original one) and citing its Message-ID; the strong model writes
+    the profile, what to act on first. --auto-queries searches are written by the reduce
+    model unless --queries-model names another. Passwords, card and account numbers are masked before mail goes to a cloud
     provider; the run manifest lists which messages went where. Bulk mail is left out unless
     --include-bulk.
     """
@@ -56,13 +60,20 @@ def profile(
                                          "the screen examples file": examples},
                      folders={"the mailbox folder": mbox if mbox.is_dir() else None})
     ctx.options.screen, ctx.options.screen_examples = screen, screen_examples
+    ctx.options.queries_model = queries_model
     request = ProfileRequest(mbox, owner, list(query or []), auto_queries, brief, max_threads,
                              include_bulk=include_bulk, words=words)
     result = execute(ctx, ProfileJob(request))
     if ctx.options.dry_run:
         return
     if result.triage:
-        ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in result.triage.items()))
+        unclear = (f" ({result.triage_unclear} replies were no category letter: kept, as "
+                   "sensitive)" if result.triage_unclear else "")
+        ctx.console.info("triage: " + ", ".join(f"{n} {k}" for k, n in result.triage.items())
+                         + unclear)
+    if result.stamps.dropped:
+        ctx.console.info(f"notes dropped: {result.stamps.dropped} cited no message of their "
+                         "thread and shared no words with one")
     for label, counts in (("mail", result.masked), ("notes", result.masked_reduce)):
         if counts:
             ctx.console.info(f"masked in {label} before sending: " + ", ".join(

@@ -1,14 +1,15 @@
 """ghost profile: a mailbox → a briefing on its owner for a new executive assistant.
 
 index (incremental FTS5; the mailbox's own, so the profile sees no other mail) → narrow
-(queries, model-written queries, or the owner's threads) → triage each thread with one letter
-(cheap model) → notes on the relevant ones with Message-ID citations (cheap model) → condense
-if needed → the profile (strong model), its citations checked against the mailbox's index.
+(queries, queries written by the queries model, or the owner's threads) → triage each thread
+with one letter (cheap model, read by the shared classifier's reader: profile_triage.py) →
+notes on the relevant ones, each stamped with the date and sender of the message it cites
+(profile_notes.py) → condense if needed, per person and project (profile-collapse) → the
+profile (strong model), its citations checked against the mailbox's index.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,20 +18,25 @@ from typing import Any
 from ghost.chunk.threads import Masking, ThreadChunk
 from ghost.cite import CitationReport, check_citations
 from ghost.errors import InputError
+from ghost.jobs.profile_notes import StampReport, stamp_notes
 from ghost.jobs.profile_threads import (
     NOTES_SHARE,
     bound_plan,
+    owner_addresses,
     plan_stages,
     queries_plan,
     thread_chunks_for,
     thread_requests,
+    triage_requests,
 )
+from ghost.jobs.profile_triage import load_topics, load_triage_categories, read_triage
 from ghost.jobs.runner import Document
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
 from ghost.narrow.mailboxes import index_folder, open_mailbox
 from ghost.narrow.query import compile_query
+from ghost.narrow.results import StoredMessage
 from ghost.plan import Plan, StagePlan
 from ghost.providers import is_cloud
 from ghost.reduce.collapse import condense, join_notes
@@ -38,10 +44,9 @@ from ghost.reduce.final import cite, final_reply, reduce_request
 from ghost.screen.classify import screen_spec
 from ghost.session import Session
 
-TRIAGE_LETTERS = {"R": "relevant", "N": "not relevant", "S": "sensitive"}
 MAX_AUTO_QUERIES = 8
 QUERIES_MAX_TOKENS = 400
-_LETTER = re.compile(r"\b([A-Z])\b")
+PROFILE_COLLAPSE = "profile-collapse"
 
 
 @dataclass
@@ -65,6 +70,8 @@ class ProfileResult:
     queries: list[str] = field(default_factory=list)
     threads: int = 0
     triage: dict[str, int] = field(default_factory=dict)
+    triage_unclear: int = 0       # replies that were no category letter: kept, with care
+    stamps: StampReport = field(default_factory=StampReport)
     masked: dict[str, int] = field(default_factory=dict)          # in mail for the map model
     masked_reduce: dict[str, int] = field(default_factory=dict)   # in text for the strong one
     notes: list[Notes] = field(default_factory=list)
@@ -75,14 +82,12 @@ class ProfileResult:
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan.to_dict(), "mail": self.index_report, "queries": self.queries,
                 "threads_selected": self.threads, "triage": self.triage,
+                "triage_unclear": self.triage_unclear,
+                "notes_attributed_by_wording": self.stamps.by_wording,
+                "notes_unattributed_dropped": self.stamps.dropped,
                 "secrets_masked": self.masked, "secrets_masked_reduce": self.masked_reduce,
                 "collapse_rounds": self.collapse_rounds,
                 "citations": self.citations.to_dict(), "screen": self.screen}
-
-
-def owner_addresses(owner: str) -> list[str]:
-    found = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", owner)
-    return [a.lower() for a in found]
 
 
 def open_index(session: Session, mailbox: Path, *, dry_run: bool) -> tuple[MailIndex,
@@ -156,12 +161,6 @@ def parse_queries(reply: str) -> list[str]:
     return queries[:MAX_AUTO_QUERIES]
 
 
-def triage_letter(text: str) -> str:
-    match = _LETTER.search(text.strip().upper())
-    letter = match.group(1) if match else "R"
-    return letter if letter in TRIAGE_LETTERS else "R"  # unsure: keep it
-
-
 def build_profile(session: Session, request: ProfileRequest) -> ProfileResult:
     opts = session.options
     index, added = open_index(session, request.mailbox, dry_run=opts.dry_run)
@@ -191,13 +190,17 @@ def _build(session: Session, index: MailIndex, added: AddReport,
                 + (f", {skipped:,} skipped" if skipped else "") + ")")
     map_cloud = is_cloud(map_info, opts.base_url)
     reduce_cloud = is_cloud(reduce_info, opts.base_url)
+    owner = owner_addresses(request.owner)
     queries = list(request.queries)
     q_plan: StagePlan | None = None
     if request.auto_queries:
-        # A paid strong-model call: planned, and checked against --budget, before it is made.
-        q_request = queries_request(session, index, request,
-                                    Masking(enabled=reduce_cloud, counts=result.masked_reduce))
-        q_plan = queries_plan(session, reduce_info, q_request)
+        # A paid call (the reduce model's unless --queries-model): planned, and checked
+        # against --budget, before it is made.
+        queries_info = session.info("queries")
+        q_request = queries_request(
+            session, index, request,
+            Masking(enabled=is_cloud(queries_info, opts.base_url), counts=result.masked_reduce))
+        q_plan = queries_plan(session, queries_info, q_request)
         if opts.dry_run or opts.budget is not None:
             bound = bound_plan(session, index, request, result.plan.source, q_plan,
                                Masking(enabled=map_cloud, counts={}))
@@ -206,8 +209,8 @@ def _build(session: Session, index: MailIndex, added: AddReport,
                 result.plan = bound
                 return result
             bound.check_budget(opts.budget)
-        reply = session.runner.call(session.stage("reduce"), q_request)
-        _record_sent(session, "queries", "reduce", "the top correspondents' addresses", [])
+        reply = session.runner.call(session.stage("queries"), q_request)
+        _record_sent(session, "queries", "queries", "the top correspondents' addresses", [])
         queries += parse_queries(reply.text)
     result.queries = queries
     for query in queries:
@@ -217,9 +220,8 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     if not thread_ids:
         raise InputError("no thread matched; loosen the query or check --owner")
     chunks = thread_chunks_for(session, index, thread_ids,
-                               Masking(enabled=map_cloud, counts=result.masked))
-    triage = thread_requests(session, "profile-triage", chunks, request.owner, max_tokens=5,
-                             stage="triage")
+                               Masking(enabled=map_cloud, counts=result.masked), owner)
+    triage = triage_requests(session, chunks, request.owner)
     result.plan.source["selected threads"] = len(thread_ids)
     plan_stages(session, result.plan, chunks, triage, request, q_plan)
     result.plan.check_budget(opts.budget)
@@ -227,12 +229,11 @@ def _build(session: Session, index: MailIndex, added: AddReport,
         return result
     map_stage = session.stage("map")
     _record_recipients(session, map_stage.endpoint, chunks)
-    letters = [triage_letter(c.text) for c in session.runner.map(map_stage, triage)]
-    for letter in letters:
-        name = TRIAGE_LETTERS[letter]
-        result.triage[name] = result.triage.get(name, 0) + 1
-    keep = [(c, letter == "S") for c, letter in zip(chunks, letters, strict=True)
-            if letter != "N"]
+    decided = read_triage([c.text for c in session.runner.map(map_stage, triage)],
+                          load_triage_categories(session.templates))
+    result.triage, result.triage_unclear = decided.counts, decided.unclear
+    keep = [(c, sensitive) for c, kept, sensitive
+            in zip(chunks, decided.keep, decided.sensitive, strict=True) if kept]
     notes_requests = [thread_requests(session, "profile-map", [c], request.owner, sensitive=s,
                                       max_tokens=session.max_tokens("map"),
                                       stage="map", parts=len(chunks))[0]
@@ -241,29 +242,44 @@ def _build(session: Session, index: MailIndex, added: AddReport,
                                      on_done=session.ticker("map", len(notes_requests)))
     valid = {mid for c in chunks for mid in c.message_ids}
     notes = []
+    by_id: dict[str, StoredMessage] = {}
     for (chunk, _), completion in zip(keep, completions, strict=True):
         if is_nothing(completion.text):
             continue
         text, report = check_citations(completion.text, valid, mode="strip",
                                        accept=index.has_message_id)
         result.citations.unknown += report.unknown
-        notes.append(Notes(chunk.index, chunk.label, text))
+        mine = {m.message_id: m for m in index.thread(chunk.thread_id)
+                if m.message_id in chunk.message_ids}
+        by_id.update(mine)
+        text, stamped = stamp_notes(text, mine, owner)
+        result.stamps.add(stamped)
+        if text:
+            label = f"{chunk.label} — {chunk.status}" if chunk.status else chunk.label
+            notes.append(Notes(chunk.index, label, text))
     if _notes_leave(session, reduce_cloud):
         # Notes repeat what the mail says; a local map model saw it unmasked.
         masking = Masking(enabled=True, counts=result.masked_reduce)
         notes = [Notes(n.index, masking.apply(n.label), masking.apply(n.text)) for n in notes]
     derived_from = [mid for chunk, _ in keep for mid in chunk.message_ids]
     result.notes, result.collapse_rounds = condense(
-        session, notes, title=request.owner, budget=int(reduce_info.context * NOTES_SHARE))
+        session, notes, title=request.owner, budget=int(reduce_info.context * NOTES_SHARE),
+        template=PROFILE_COLLAPSE)
     if result.collapse_rounds:
         _record_sent(session, "collapse", "collapse", "notes on these messages", derived_from)
+        result.notes = _restamped(result.notes, by_id, owner, result.stamps)
+        if _notes_leave(session, reduce_cloud):  # the stamps come from unmasked headers
+            masking = Masking(enabled=True, counts=result.masked_reduce)
+            result.notes = [Notes(n.index, n.label, masking.apply(n.text))
+                            for n in result.notes]
     if not result.notes:
         result.text = f"# Profile: {request.owner}\n\nNo selected thread held anything to brief."
         return result
     final_request = reduce_request(
         session, "profile-reduce", owner=request.owner or "the mailbox owner",
         notes=join_notes(result.notes), threads=len(keep),
-        dropped=len(chunks) - len(keep), target_words=request.words)
+        dropped=len(chunks) - len(keep), target_words=request.words,
+        topics=load_topics(session.templates))
     _record_sent(session, "reduce", "reduce", "notes on these messages", derived_from)
     if session.options.screen:
         _record_sent(session, "screen", "screen", "notes on these messages", derived_from)
@@ -274,6 +290,18 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     result.citations.found += cited.found
     result.citations.unknown += cited.unknown
     return result
+
+
+def _restamped(notes: Sequence[Notes], by_id: dict[str, StoredMessage], owner: Sequence[str],
+               report: StampReport) -> list[Notes]:
+    """Condensed notes with any bullet that lost its date and sender stamped again from the
+    citations it kept (one that kept neither is dropped, and counted)."""
+    out = []
+    for n in notes:
+        text, stamped = stamp_notes(n.text, by_id, owner, by_wording=False)
+        report.add(stamped)
+        out.append(Notes(n.index, n.label, text))
+    return out
 
 
 def _notes_leave(session: Session, reduce_cloud: bool) -> bool:

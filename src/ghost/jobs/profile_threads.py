@@ -6,12 +6,16 @@ largest threads."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ghost.chunk.threads import Masking, ThreadChunk, thread_chunks
 from ghost.errors import InputError
+from ghost.jobs.profile_triage import MAX_TOKENS as TRIAGE_TOKENS
+from ghost.jobs.profile_triage import TEMPLATE as TRIAGE
+from ghost.jobs.profile_triage import load_topics, load_triage_categories
 from ghost.map.notes import expected_notes_tokens
 from ghost.map.stage import check_chunks_fit
 from ghost.models.catalog import ModelInfo
@@ -29,6 +33,12 @@ if TYPE_CHECKING:
 NOTES_SHARE = 0.5
 
 
+def owner_addresses(owner: str) -> list[str]:
+    """The addresses in --owner, lower-case: "Dana <Dana@Acme.example>" → ["dana@acme.example"]."""
+    found = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", owner)
+    return [a.lower() for a in found]
+
+
 def _mask_headers(messages: Sequence[StoredMessage], masking: Masking) -> list[StoredMessage]:
     """The messages with their headers masked like their bodies (which thread_chunks masks):
     subject, display name, addresses, attachment names. Message-IDs stay: they are the
@@ -43,40 +53,56 @@ def _mask_headers(messages: Sequence[StoredMessage], masking: Masking) -> list[S
 
 
 def thread_chunks_for(session: Session, index: MailIndex, thread_ids: Sequence[int],
-                      masking: Masking) -> list[ThreadChunk]:
+                      masking: Masking, owner: Sequence[str] = ()) -> list[ThreadChunk]:
+    """The threads as chunks, the owner's messages marked as theirs (`owner`: addresses),
+    relative dates resolved against each message's date."""
     opts = session.options
     map_info = session.info("map")
     count = counter_for(map_info.tokenizer, map_info.token_margin)
     chunks = thread_chunks([(tid, _mask_headers(index.thread(tid), masking))
                             for tid in thread_ids],
-                           max_tokens=opts.chunk_tokens, count_tokens=count, masking=masking)
+                           max_tokens=opts.chunk_tokens, count_tokens=count, masking=masking,
+                           owner=owner, resolve_dates=True)
     check_chunks_fit(map_info, chunks, session.max_tokens("map"))
     return chunks
 
 
 def thread_requests(session: Session, template: str, chunks: Sequence[ThreadChunk],
                     owner: str, *, max_tokens: int, stage: str, sensitive: bool = False,
-                    parts: int | None = None) -> list[Request]:
+                    parts: int | None = None, **variables: Any) -> list[Request]:
     out = []
+    topics = load_topics(session.templates)
     for chunk in chunks:
-        # The label is the thread's subject: untrusted. Templates get it datamarked as the
-        # `heading` to put inside the THREAD delimiters (`label` is the bare, masked text).
+        # The label is the thread's subject, the status names its last sender: untrusted.
+        # Templates get them datamarked as the `heading` to put inside the THREAD delimiters
+        # (`label` is the bare, masked text).
+        heading = f"Thread: {chunk.label}" + (f"\n{chunk.status}" if chunk.status else "")
         prompt = session.templates.render(template, owner=owner or "the mailbox owner",
                                           part=chunk.index + 1, parts=parts or len(chunks),
-                                          label=chunk.label,
-                                          heading=datamark(f"Thread: {chunk.label}"),
-                                          text=chunk.text, sensitive=sensitive)
+                                          label=chunk.label, heading=datamark(heading),
+                                          text=chunk.text, sensitive=sensitive,
+                                          topics=topics, **variables)
         out.append(Request(prompt.system, (Message.user(prompt.user),), max_tokens=max_tokens,
                            stage=stage))
     return out
 
 
+def triage_requests(session: Session, chunks: Sequence[ThreadChunk],
+                    owner: str) -> list[Request]:
+    """One one-letter request per chunk, the categories from the profile-triage template."""
+    categories = load_triage_categories(session.templates)
+    return thread_requests(session, TRIAGE, chunks, owner, max_tokens=TRIAGE_TOKENS,
+                           stage="triage", categories=categories.items,
+                           letters=categories.letters)
+
+
 def queries_plan(session: Session, info: ModelInfo, request: Request) -> StagePlan:
     tokens = count_tokens(request.system + request.messages[0].text, info.tokenizer,
                           info.token_margin)
+    who = "the reduce model" if session.options.queries_model is None else "--queries-model"
     return StagePlan("queries", info, 1, tokens, request.max_tokens,
                      int(session.is_cached(info, request.digest())),
-                     note="the strong model writes the searches (--auto-queries)",
+                     note=f"{who} writes the searches (--auto-queries)",
                      max_tokens=request.max_tokens)
 
 
@@ -96,9 +122,9 @@ def bound_plan(session: Session, index: MailIndex, request: ProfileRequest,
     thread_ids = _largest_threads(index, request)
     if not thread_ids:
         raise InputError(f"{request.mailbox}: no thread to read")
-    chunks = thread_chunks_for(session, index, thread_ids, masking)
-    triage = thread_requests(session, "profile-triage", chunks, request.owner, max_tokens=5,
-                             stage="triage")
+    chunks = thread_chunks_for(session, index, thread_ids, masking,
+                               owner_addresses(request.owner))
+    triage = triage_requests(session, chunks, request.owner)
     plan = Plan({**source, "selected threads": f"up to {len(thread_ids)}, by the queries"})
     plan_stages(session, plan, chunks, triage, request, queries_plan)
     plan.notes.append(f"the model-written queries choose the threads: planned, and checked "

@@ -20,13 +20,15 @@ from ghost.tokens import counter_for
 MAX_ROUNDS = 8
 GROUP_ROOM = 4000        # tokens of the collapse prompt's own instructions, and a margin
 LARGEST_GROUP = 80_000   # notes per collapse call: below 100k-token prompt price tiers
+COLLAPSE_TEMPLATE = "summarize-collapse"
 
 
 def condense(session: Session, notes: Sequence[Notes], *, title: str,
-             budget: int) -> tuple[list[Notes], int]:
+             budget: int, template: str = COLLAPSE_TEMPLATE) -> tuple[list[Notes], int]:
     """`collapse_notes` on the run's collapse model (the map model unless --collapse-model),
     each call's notes kept within that model's context and under the 100k-token prompts
-    some providers price higher."""
+    some providers price higher. `template`: the collapse prompt (a profile merges per
+    person and project: "profile-collapse")."""
     stage = session.stage("collapse")
     info, target = stage.info, session.info("reduce")
     max_tokens = session.max_tokens("collapse")
@@ -34,7 +36,8 @@ def condense(session: Session, notes: Sequence[Notes], *, title: str,
     return collapse_notes(session.runner, stage, notes, session.templates, title=title,
                           budget=budget, count_tokens=counter_for(target.tokenizer,
                                                                   target.token_margin),
-                          max_tokens=max_tokens, group_budget=max(1000, group))
+                          max_tokens=max_tokens, group_budget=max(1000, group),
+                          template=template)
 
 
 def join_notes(notes: Sequence[Notes]) -> str:
@@ -60,10 +63,11 @@ def pack_groups(notes: Sequence[Notes], budget: int,
 
 
 def collapse_requests(groups: Sequence[Sequence[Notes]], templates: Templates, *, title: str,
-                      max_tokens: int, round_no: int) -> list[Request]:
+                      max_tokens: int, round_no: int,
+                      template: str = COLLAPSE_TEMPLATE) -> list[Request]:
     requests = []
     for group in groups:
-        prompt = templates.render("summarize-collapse", title=title, notes=join_notes(group),
+        prompt = templates.render(template, title=title, notes=join_notes(group),
                                   first_part=group[0].index + 1, last_part=group[-1].index + 1,
                                   round=round_no)
         requests.append(Request(prompt.system, (Message.user(prompt.user),),
@@ -73,7 +77,8 @@ def collapse_requests(groups: Sequence[Sequence[Notes]], templates: Templates, *
 
 def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templates: Templates,
                    *, title: str, budget: int, count_tokens: Callable[[str], int],
-                   max_tokens: int, group_budget: int | None = None) -> tuple[list[Notes], int]:
+                   max_tokens: int, group_budget: int | None = None,
+                   template: str = COLLAPSE_TEMPLATE) -> tuple[list[Notes], int]:
     """Condense `notes` until `join_notes(notes)` fits `budget` tokens, `group_budget` tokens
     of them (default `budget`) per call. Returns (notes, rounds)."""
     current = list(notes)
@@ -87,7 +92,7 @@ def collapse_notes(runner: Runner, stage: Stage, notes: Sequence[Notes], templat
         rounds += 1
         groups = pack_groups(current, group_budget or budget, count_tokens)
         requests = collapse_requests(groups, templates, title=title, max_tokens=max_tokens,
-                                     round_no=rounds)
+                                     round_no=rounds, template=template)
         # A condensed group is about half its notes: reserve that against the budget, not the
         # whole max_tokens, or a tight --budget refuses calls it can pay for.
         expected = [min(max_tokens, max(256, count_tokens(join_notes(g)) // 2)) for g in groups]

@@ -80,6 +80,7 @@ class WorkspaceConfig:
     map_model: str | None = None
     reduce_model: str | None = None
     collapse_model: str | None = None
+    queries_model: str | None = None
     base_url: str | None = None
     budget_per_run: float | None = None
     budget_per_month: float | None = None
@@ -175,7 +176,7 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         root=root, inbox=parsed.episodes.inbox, samples=root / (samples or "."),
         outputs=root / parsed.outputs.folder, make=make,
         map_model=models.map, reduce_model=models.reduce, collapse_model=models.collapse,
-        base_url=models.base_url,
+        queries_model=models.queries, base_url=models.base_url,
         budget_per_run=budget.per_run, budget_per_month=budget.per_month,
         batch=run.batch, concurrency=run.concurrency, timeout=run.timeout,
         chunk_tokens=run.chunk_tokens,
@@ -216,6 +217,7 @@ class Models(_Section):
     map: str | None = None
     reduce: str | None = None
     collapse: str | None = None
+    queries: str | None = None
     base_url: str | None = None
 
 

@@ -197,7 +197,7 @@ def _samples(config: WorkspaceConfig) -> list[Sample]:
 
 def _options(config: WorkspaceConfig, budget: float | None, batch: bool) -> RunOptions:
     return RunOptions(map_model=config.map_model, reduce_model=config.reduce_model,
-                      collapse_model=config.collapse_model,
+                      collapse_model=config.collapse_model, queries_model=config.queries_model,
                       base_url=config.base_url, cache_dir=config.cache_dir, budget=budget,
                       concurrency=config.concurrency, chunk_tokens=config.chunk_tokens,
                       timeout=config.timeout, batch=batch)

@@ -5,6 +5,11 @@ attribution line just before them such as "On <date>, X wrote:", an Outlook "Ori
 Message" tail), a signature (after a `-- ` line, a short sign-off block at the very end, a
 "Sent from my phone" line) or a mailing-list footer.
 
+Kept, because they carry facts the thread does not hold elsewhere: a forwarded message
+(forwards.py), rendered with its original sender and date; and the quoted lines an inline
+reply answers (the last QUOTE_KEPT_LINES of each quoted block that has the writer's own text
+after it), so an answer keeps its question. A quote at the very end (top-posting) is dropped.
+
 This runs on every message, so it is written for speed: patterns start with a literal
 character the regex engine can jump to, and end-of-message checks look at the tail only.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from ghost.ingest.mail.forwards import is_forward_subject, render_forward, split_forward
 from ghost.ingest.mail.headers import deobfuscate
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | {
@@ -53,15 +59,31 @@ _SIGNOFF_WORDS = ("best", "regard", "cheers", "thank", "sincerely", "yours", "br
 _BLANK_RUNS = re.compile(r"\n\n\n+")
 _FOOTER_TAIL = 800  # list footers and phone lines are looked for in the last chars only
 _SIG_TAIL = 2500  # a `-- ` signature of at most 20 lines starts within the last chars
+QUOTE_KEPT_LINES = 6  # of a quoted block an inline answer follows: its last lines are kept
+_ANSWER_WINDOW = 2000  # chars after a quote looked at for the writer's answer
+_PHONE_LINES = ("Sent from ", "Sent via ", "Get Outlook")
+_NESTED_FORWARDS = 4  # forwards of forwards rendered; deeper ones are cleaned as plain text
 
 
-def clean_body(text: str, deobfuscate_addresses: bool = False) -> str:
-    """Cleaned text of one message body (see module doc); never raises."""
+def clean_body(text: str, deobfuscate_addresses: bool = False, subject: str = "",
+               _depth: int = 0) -> str:
+    """Cleaned text of one message body (see module doc); never raises. `subject` tells an
+    Outlook forward (Fw: ...) from an Outlook reply, whose quoted history is cut."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.isascii():
         text = text.translate(_INVISIBLE)
     text = "\n" + text
+    if _depth < _NESTED_FORWARDS:
+        own, block = split_forward(text, is_forward_subject=is_forward_subject(subject))
+        if block is not None:
+            inner = clean_body(text[block.body_at:], deobfuscate_addresses, block.subject,
+                               _depth + 1)
+            mine = clean_body(own, deobfuscate_addresses, _depth=_NESTED_FORWARDS)
+            forwarded = render_forward(block, inner)
+            if deobfuscate_addresses:
+                forwarded = deobfuscate(forwarded)
+            return f"{mine}\n\n{forwarded}" if mine else forwarded
     if ">" in text:
         text = _strip_quotes(text)
     if " \n" in text or "\t\n" in text:
@@ -82,7 +104,8 @@ def clean_body(text: str, deobfuscate_addresses: bool = False) -> str:
 
 
 def _strip_quotes(text: str) -> str:
-    """Remove quoted blocks (`>` lines) with the attribution line just before each one."""
+    """Remove quoted blocks (`>` lines) with the attribution line just before each one; of a
+    block the writer answers below it, keep its last QUOTE_KEPT_LINES lines."""
     out: list[str] = []
     pos = 0
     m = _QUOTE_START.search(text)
@@ -91,10 +114,36 @@ def _strip_quotes(text: str) -> str:
         e = _QUOTE_END.search(text, start + 1)
         end = e.start() if e else len(text)
         out.append(text[pos : _attribution_start(text, pos, start)])
+        if _answered(text, end):
+            out.append(_kept_quote(text[start:end]))
         pos = end
         m = _QUOTE_START.search(text, end)
     out.append(text[pos:])
     return "".join(out)
+
+
+def _answered(text: str, end: int) -> bool:
+    """Whether own text of some words follows the quote ending at `end`, before the next
+    quote, an attribution or a signature: an inline answer. Looks at the next lines only."""
+    nxt = _QUOTE_START.search(text, end, end + _ANSWER_WINDOW)
+    after = text[end : nxt.start() if nxt else end + _ANSWER_WINDOW]
+    for line in after.split("\n"):
+        stripped = line.strip()
+        if stripped == "--" or stripped.startswith(_PHONE_LINES):
+            return False
+        if stripped.count(" ") >= 1 and not stripped.endswith(":"):
+            return True
+    return False
+
+
+def _kept_quote(block: str) -> str:
+    """The last lines of a quoted block (`>` marks kept), a `> …` line where some were cut."""
+    tail = block.rsplit("\n", 4 * QUOTE_KEPT_LINES)  # enough lines, blank ones among them
+    lines = [ln.strip() for ln in tail if ln.strip().strip(">").strip()]
+    kept = lines[-QUOTE_KEPT_LINES:]
+    if len(tail) > 4 * QUOTE_KEPT_LINES or len(lines) > len(kept):
+        kept.insert(0, "> …")
+    return "\n\n" + "\n".join(kept) + "\n"
 
 
 def _attribution_start(text: str, lo: int, quote: int) -> int:

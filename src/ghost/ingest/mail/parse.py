@@ -90,7 +90,8 @@ def _parse(raw: bytes, source: str, offset: int | None, size: int,
         else:
             text = ""
     obfuscated = _OBFUSCATED_FROM.match(first(headers, "from")) is not None  # pipermail
-    text = clean_body(text, deobfuscate_addresses=obfuscated)
+    subject = " ".join(decode_words(first(headers, "subject"), stats).split())
+    text = clean_body(text, deobfuscate_addresses=obfuscated, subject=subject)
     if len(text) > MAX_BODY_CHARS:
         text = text[:MAX_BODY_CHARS]
         stats.notes["body_truncated"] += 1
@@ -108,7 +109,6 @@ def _parse(raw: bytes, source: str, offset: int | None, size: int,
         m = _ENVELOPE_DATE.search(envelope.decode("latin-1"))
         date = parse_date(m.group()) if m else None
         stats.notes["bad_date" if first(headers, "date") else "no_date"] += 1
-    subject = " ".join(decode_words(first(headers, "subject"), stats).split())
     ids = message_ids(first(headers, "message-id"))
     references = message_ids(" ".join(headers.get("references", ())))
     reply_ids = message_ids(first(headers, "in-reply-to"))
