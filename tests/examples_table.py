@@ -319,6 +319,14 @@ TABLE: dict[str, Row] = {
         row(STANDIN, *ESSAY_OUT),
     "ghost essay --samples essays/ --transcript ep.vtt --reduce-model openai:gpt-4.1 --budget 2":
         row(STANDIN, out("FACT-VTT"), models("openai", "gpt-4.1"), err("11 samples")),
+    "ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt --drafts 3 "
+    "--revise -o essay.md":
+        row(STANDIN, file("essay.notes.md", "## Drafts, best first", "Kept: "),
+            err("drafts, best first"), calls(4, '"ttl": "1h"'), calls(1, "<<<MEASURED")),
+    "ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt --read notes "
+    "--dry-run":
+        row(DRY, stage("map", "anthropic:claude-haiku-4-5"),
+            stage("essay", "anthropic:claude-opus-5-5"), out("read: notes")),
     "ghost essay ... --screen": row(  # the README elides the essay's inputs
         STANDIN, out("FACT-BREWLOG-7"), calls(1, SCREEN_MARK), not_sent("A screening check"),
         subs=(("...", "--samples corpora/my_essays --transcript corpora/episode-042.txt"),),

@@ -209,7 +209,7 @@ def notes_document(result: EssayResult, source: Source) -> str:
                          f"{row['z']} | {row['words']} |")
         lines += ["", f"Kept: {result.kept}.", ""]
     if result.guidance:
-        lines += ["## Revision asked for", ""] + [f"- {g}" for g in result.guidance] + [""]
+        lines += ["## Revision asked for", "", *result.guidance, ""]
     if result.paragraph_sources:
         lines += ["## Sources per paragraph", ""]
         lines += [f"- P{n}: {cites}" for n, cites in sorted(result.paragraph_sources.items())]

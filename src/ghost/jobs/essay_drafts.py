@@ -6,7 +6,8 @@ that feeds the measured differences back.
     ranked = rank_drafts([DraftScore(1, text1, report1), DraftScore(2, text2, report2)])
     ranked[0].number                      # the draft the style check likes best
     revision_guidance(report, profile, draft, target_words=480)
-    # ['sentences 40% longer (28 vs 20 words)', 'uses "delve" more often than the host …']
+    # ['- it is 310 words long; the host's essays run about 480',
+    #  '- sentences 40% longer (28 vs 20 words)', '- uses "delve" more often than …']
 """
 
 from __future__ import annotations
@@ -74,18 +75,18 @@ def revision_guidance(report: Any, profile: VoiceProfile | None, draft: str, *,
 
     The style check's own `revision_notes(report)` replaces the report part at merge."""
     lines: list[str] = []
-    if report is not None:
-        lines += [f"{d.text}." for d in report.differences]
-        lines += [f"uses \"{u.word}\" more often than the host ({u.draft_per_1000:.1f} vs "
-                  f"{u.author_per_1000:.1f} per 1000 words)." for u in report.more_words]
-        lines += [f"uses \"{u.word}\" less often than the host ({u.draft_per_1000:.1f} vs "
-                  f"{u.author_per_1000:.1f} per 1000 words)." for u in report.fewer_words]
-    if profile is not None:
-        lines += [f"{v}." for v in profile.violations(draft)]
     words = len(draft.split())
     if target_words and abs(words - target_words) > LENGTH_TOLERANCE * target_words:
-        lines.append(f"is {words} words long; the host's essays run about {target_words}.")
-    return [f"The draft {line}" for line in lines[:MAX_GUIDANCE]]
+        lines.append(f"it is {words} words long; the host's essays run about {target_words}")
+    if profile is not None:
+        lines += profile.violations(draft)
+    if report is not None:
+        lines += [d.text for d in report.differences]
+        lines += [f"uses \"{u.word}\" more often than the host ({u.draft_per_1000:.1f} vs "
+                  f"{u.author_per_1000:.1f} per 1000 words)" for u in report.more_words]
+        lines += [f"uses \"{u.word}\" less often than the host ({u.draft_per_1000:.1f} vs "
+                  f"{u.author_per_1000:.1f} per 1000 words)" for u in report.fewer_words]
+    return [f"- {line}" for line in lines[:MAX_GUIDANCE]]
 
 
 def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int, *,

@@ -44,7 +44,8 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
         "model": info.name,
         "max_tokens": max_tokens(info, request),
         "messages": [
-            {"role": m.role, "content": [_block(p.text, p.cache, p.cache_ttl) for p in m.parts if p.text]}
+            {"role": m.role,
+             "content": [_block(p.text, p.cache, p.cache_ttl) for p in m.parts if p.text]}
             for m in request.messages
         ],
     }

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ghost.style.markers import PUNCTUATION, _SENTENCE_BREAK, normalize, tokenize
+from ghost.style.markers import _SENTENCE_BREAK, PUNCTUATION, normalize, tokenize
 
 # Openings that tell a story about the writer: "I", "My", "Last week I", "When I was".
 _FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|my|me|we|our)\b")
