@@ -37,8 +37,7 @@ def essay(
       ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt --dry-run
       ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt -o essay.md
       ghost essay --samples essays/ --transcript ep.vtt --reduce-model openai:gpt-4.1 --budget 2
-      ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt --drafts 3 --revise -o essay.md
-      ghost essay --samples corpora/my_essays --transcript corpora/episode-042.txt --read notes --dry-run
+      ghost essay --samples essays/ --transcript ep.txt --drafts 3 --revise -o essay.md
 
     The strong model reads the whole transcript when it fits (else the cheap model's essay
     notes: quotes with who said them, the guest, the arc, tensions, the host's reactions),
