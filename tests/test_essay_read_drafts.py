@@ -187,7 +187,8 @@ def test_auto_reads_notes_when_reading_whole_would_pass_the_budget(standin: Stan
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--read", "sideways"), "--read must be auto, full or notes"),
-    (("--drafts", "0"), "--drafts must be at least 1"),
+    (("--drafts", "0"), "--drafts must be between 1 and 10, got 0"),
+    (("--drafts", "11"), "--drafts must be between 1 and 10, got 11"),
     (("--drafts", "2", "--draft", "3"), "give one of them"),
 ])
 def test_bad_essay_options_fail_in_one_line(standin: StandIn, tmp_path: Path, args: tuple,
@@ -196,3 +197,49 @@ def test_bad_essay_options_fail_in_one_line(standin: StandIn, tmp_path: Path, ar
                      REPO / "corpora" / "episode-042.txt", *args)
     assert result.exit_code == 2 and message in result.stderr
     assert result.stderr.strip().count("\n") == 0 and standin.calls(status=None) == 0
+
+
+def test_read_full_refuses_a_transcript_the_strong_model_cannot_hold(standin: StandIn,
+                                                                     tmp_path: Path) -> None:
+    models = tmp_path / "tiny.toml"
+    models.write_text(small_models(tmp_path).read_text().replace("40000", "16000"))
+    result = run_essay(CORPUS_SAMPLES, shared_path(*SEED), tmp_path, "--read", "full",
+                       "--reduce-model", SMALL_MODEL, "--models-file", models, "--dry-run")
+    assert result.exit_code == 2 and "--read full: the transcript" in result.stderr
+    assert "use --read notes" in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def draft_then_revision(draft: str, revision: str):
+    """A stand-in responder: the essay call writes `draft`, the revision call `revision`."""
+    def respond(provider: str, body: dict) -> str | None:
+        text = json.dumps(body.get("messages", ""))
+        if "ESSAY" not in text:
+            return None
+        return (revision if "<<<MEASURED" in text else draft) + "\n\n=== SOURCES ===\nP1: none\n"
+    return respond
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_a_revision_is_kept_only_when_it_scores_better(tmp_path: Path, better: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    samples, _ = load_samples(CORPUS_SAMPLES)
+    host, generic = "# Close\n\n" + samples[3].text, "# Generic\n\n" + (
+        "It is important to note that the landscape is evolving; truly! " * 60)
+    draft, revision = (generic, host) if better else (host, generic)
+    with StandIn(responder=draft_then_revision(draft, revision)) as server:
+        for name, value in server.env("k-test-123456").items():
+            monkeypatch.setenv(name, value)
+        out = tmp_path / "essay.md"
+        result = run_essay(CORPUS_SAMPLES, REPO / "corpora" / "episode-042.txt", tmp_path,
+                           "--revise", "--json", "-o", out)
+        assert result.exit_code == 0, result.output
+        first, revise = essay_requests(server)
+    report = json.loads(result.stdout)
+    assert report["kept"] == ("revision" if better else "draft 1")
+    assert report["revision"]["kept"] is better and report["revision"]["guidance"]
+    assert out.read_text().split("---\n", 2)[2].strip().startswith("# Close")
+    assert revise["messages"][0] == first["messages"][0] and revise["system"] == first["system"]
+    assert revise["messages"][1]["role"] == "assistant"
+    assert draft.split("\n")[2][:40] in json.dumps(revise["messages"][1], ensure_ascii=False)
+    assert "<<<MEASURED" in revise["messages"][2]["content"][0]["text"]
+    assert "revise" in report["ledger"]["stages"]

@@ -11,6 +11,7 @@ from ghost.cli import common as c
 from ghost.errors import InputError
 
 app = typer.Typer()
+MAX_DRAFTS = 10  # as [essay] drafts in ghost.toml
 
 
 @app.command()
@@ -51,7 +52,7 @@ def essay(
     c.at_least("--words", words, 1)
     c.at_least("--samples-budget", samples_budget, 1)
     c.at_least("--draft", draft, 1)
-    c.at_least("--drafts", drafts, 1)
+    c.between("--drafts", drafts, 1, MAX_DRAFTS)
     if draft > 1 and drafts > 1:
         raise InputError("--draft N writes one draft numbered N; --drafts N writes N drafts: "
                          "give one of them")
