@@ -130,6 +130,7 @@ def voice_profile(texts: Sequence[str]) -> VoiceProfile:
     personal = sum(bool(_FIRST_PERSON.search(f.lower())) for f in firsts) / len(essays)
     sign_off = _sign_off(lasts)
     signed = " ".join(tokenize(sign_off))
+    closings = [_closing(ps, sign_off) for ps in paragraphs]
     return VoiceProfile(
         n_essays=len(essays), median_words=round(statistics.median(words)),
         words_low=min(words), words_high=max(words),
@@ -137,7 +138,7 @@ def voice_profile(texts: Sequence[str]) -> VoiceProfile:
         paragraph_sentences=statistics.median(per_paragraph or [1]),
         paragraphs=round(statistics.median(len(ps) for ps in paragraphs)),
         punctuation=punctuation, never=never, opens_personal=personal,
-        openings=_examples(firsts), closings=_examples(lasts),
+        openings=_examples(firsts), closings=_examples(closings),
         sign_off=sign_off,
         phrases=tuple(p for p in recurring_phrases(essays) if not signed or p not in signed))
 
@@ -195,6 +196,15 @@ def _examples(lines: Sequence[str]) -> tuple[str, ...]:
         if len(picked) == MAX_EXAMPLES:
             break
     return tuple(picked)
+
+
+def _closing(paragraphs: Sequence[str], sign_off: str) -> str:
+    """The essay's last sentence before its sign-off line."""
+    body = [p for p in paragraphs if " ".join(p.split()) != sign_off] if sign_off else paragraphs
+    if body and sign_off and body[-1].splitlines()[-1].strip() == sign_off:
+        body[-1] = "\n".join(body[-1].splitlines()[:-1])
+    sentences = _sentences(body[-1]) if body else []
+    return sentences[-1] if sentences else ""
 
 
 def _sign_off(lasts: Sequence[str]) -> str:
