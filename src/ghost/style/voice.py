@@ -200,7 +200,7 @@ def _examples(lines: Sequence[str]) -> tuple[str, ...]:
 
 def _closing(paragraphs: Sequence[str], sign_off: str) -> str:
     """The essay's last sentence before its sign-off line."""
-    body = [p for p in paragraphs if " ".join(p.split()) != sign_off] if sign_off else paragraphs
+    body = [p for p in paragraphs if " ".join(p.split()) != sign_off]
     if body and sign_off and body[-1].splitlines()[-1].strip() == sign_off:
         body[-1] = "\n".join(body[-1].splitlines()[:-1])
     sentences = _sentences(body[-1]) if body else []
