@@ -1,11 +1,13 @@
 """Essay pipeline economics on real data: the seed transcript with the 51 Hamilton essays.
 
-Runs `ghost essay` twice through the real SDKs against the loopback stand-in (which reports
+Runs `ghost essay` through the real SDKs against the loopback stand-in (which reports
 prompt-cache writes and reads like the Anthropic API): once cold, once for the next episode with
-the same samples. The stand-in's replies are shaped like a real model's (one cited note per
-segment; a 700-word essay) so token shares are realistic; its token counts are chars/4.
-Prints JSON: calls and tokens per stage, the strong model's input as a share of the
-source, and the estimated cost with and without prompt caching (prices from the models table).
+the same samples, then the seed again read through notes (--read notes) and with three drafts
+(--drafts 3, the prefix cached for an hour). The stand-in's replies are shaped like a real
+model's (one cited note per segment; a 700-word essay) so token shares are realistic; its token
+counts are chars/4. Prints JSON: calls and tokens per stage, how much of the transcript reaches
+the strong model (its sentences found in the essay request), and the estimated cost with and
+without prompt caching (prices from the models table).
 Needs ../shared. Usage: python bench/bench_essay.py
 """
 
@@ -19,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from ghost.ingest.samples import load_samples
-from ghost.jobs.essay import EssayJob
+from ghost.jobs.essay import EssayJob, EssaySettings
 from ghost.jobs.runner import JobRun
 from ghost.ledger import usage_cost
 from ghost.models.catalog import load_catalog
@@ -59,9 +61,24 @@ def realistic_notes(provider: str, body: dict) -> str | None:
     return "\n".join(notes) or "NOTHING"
 
 
-def one_run(transcript: Path, cache_dir: Path) -> dict:
+def sentences_sent(source_text: str, sent: str) -> float:
+    """The share of the transcript's sentences (of 4 words or more) found in `sent`."""
+    found = [" ".join(s.split()) for s in re.split(r"(?<=[.?!])\s+", source_text)]
+    found = [s for s in found if len(s.split()) >= 4]
+    return sum(s in sent for s in found) / max(1, len(found))
+
+
+def essay_request_text(server: StandIn) -> str:
+    """The text of the last essay request the stand-in received, whitespace-normalised."""
+    body = [r.body for r in server.requests if "ESSAY" in json.dumps(r.body.get("messages"))][-1]
+    texts = [b["text"] for m in body["messages"] if m["role"] == "user" for b in m["content"]]
+    return " ".join(" ".join(texts).split())
+
+
+def one_run(transcript: Path, cache_dir: Path, server: StandIn,
+            settings: EssaySettings | None = None) -> dict:
     samples, _ = load_samples(HAMILTON)
-    job = EssayJob(transcript, samples)
+    job = EssayJob(transcript, samples, settings or EssaySettings())
     run = JobRun(job, RunOptions(cache_dir=cache_dir))
     result = run.execute()
     source = job.source
@@ -75,8 +92,14 @@ def one_run(transcript: Path, cache_dir: Path) -> dict:
     no_cache = Usage(essay_usage.prompt_tokens, essay_usage.output_tokens)
     other = sum(s["cost_usd"] or 0 for name, s in stages.items() if name != "essay")
     source_tokens = count_tokens(source.text, info.tokenizer, info.token_margin)
+    stripped = re.sub(r"\[\d\d:\d\d:\d\d\]\s*", "", source.text)
     return {
         "transcript": transcript.name,
+        "read": result.read.mode if result.read else None,
+        "target_words": result.target_words,
+        "essay_calls": run.ledger.stages["essay"].calls,
+        "transcript_sentences_in_essay_request": round(
+            sentences_sent(stripped, essay_request_text(server)), 3),
         "source_tokens": source_tokens,
         "chunks": len(source.chunks),
         "samples_used": len(result.pack.samples) if result.pack else 0,
@@ -84,7 +107,7 @@ def one_run(transcript: Path, cache_dir: Path) -> dict:
         "stages": stages,
         "notes_tokens": notes_tokens,
         "strong_input_tokens_incl_samples": essay_usage.prompt_tokens,
-        "strong_reads_of_the_source_share": round(notes_tokens / source_tokens, 3),
+        "notes_tokens_share_of_source": round(notes_tokens / source_tokens, 3),
         "cost_usd": round(run.ledger.spent, 4),
         "cost_without_prompt_caching_usd": round(other + (usage_cost(reduce_info, no_cache)
                                                           or 0), 4),
@@ -95,13 +118,21 @@ def main() -> None:
     if not (SEED.exists() and HAMILTON.exists()):
         print(json.dumps({"skipped": f"needs ../shared ({SEED})"}))
         sys.exit(0)
-    with StandIn(responder=realistic_notes) as server, tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(server.env("bench-key"))
-        first = one_run(SEED, Path(tmp) / "cache")
-        second = one_run(NEXT, Path(tmp) / "cache")
+    with tempfile.TemporaryDirectory() as tmp:
+        with StandIn(responder=realistic_notes) as server:  # one provider cache: warm 2nd run
+            os.environ.update(server.env("bench-key"))
+            first = one_run(SEED, Path(tmp) / "cache", server)
+            second = one_run(NEXT, Path(tmp) / "cache", server)
+        with StandIn(responder=realistic_notes) as server:  # each of these starts cold
+            os.environ.update(server.env("bench-key"))
+            notes = one_run(SEED, Path(tmp) / "cache-notes", server, EssaySettings(read="notes"))
+        with StandIn(responder=realistic_notes) as server:
+            os.environ.update(server.env("bench-key"))
+            drafts = one_run(SEED, Path(tmp) / "cache-drafts", server, EssaySettings(drafts=3))
     print(json.dumps({
         "benchmark": "essay_economics", "models": "the table's defaults and prices",
         "first_episode": first, "next_episode_same_samples": second,
+        "first_episode_read_through_notes": notes, "first_episode_three_drafts": drafts,
         "prompt_caching_saves_on_next_episode": round(
             1 - second["cost_usd"] / second["cost_without_prompt_caching_usd"], 3),
     }, indent=2))

@@ -1,9 +1,9 @@
 """The documented examples tests/test_examples.py runs: one row each, keyed by the exact text.
 
-A row: how it runs (DRY, STANDIN or LOCAL), the checks of its effect, `subs` — the only edits
-to the documented command, each spelled out —, a `setup` run first, the documented exit
-`code`, and `xfail` for an example that cannot run as documented. `workdir` prepares the
-folder every row runs in: corpora/ and the inputs the examples name.
+A row: how it runs (DRY, STANDIN or LOCAL), the checks of its effect, `subs` — the only edits to
+the documented command, each spelled out —, a `setup` run first, the documented exit `code`, and
+`xfail` for an example that cannot run as documented. `workdir` prepares the folder every row runs
+in: corpora/ and the inputs the examples name.
 """
 
 from __future__ import annotations
@@ -80,7 +80,6 @@ def write_mail(path: Path, maildir: bool = False) -> None:
 VTT = "WEBVTT\n\n" + "".join(
     f"00:0{i}:00.000 --> 00:0{i}:30.000\n<v Maya>Part {i} of the talk about pricing.{fact}\n\n"
     for i, fact in enumerate(["", " FACT-VTT we raised prices twice.", "", ""]))
-
 
 LABELLED = [{"label": letter, "text": text} for letter, text in [
     ("A", "Two founders talk about pricing calibration software for breweries."),
@@ -295,8 +294,7 @@ TABLE: dict[str, Row] = {
             stage("reduce", "anthropic:claude-opus-5-5")),
     "ghost summarize --transcript corpora/episode-042.txt -o summary.md":
         row(STANDIN, file("summary.md", *EPISODE_SUMMARY), calls(3)),
-    "ghost summarize --transcript corpora/episode-042.txt":
-        row(STANDIN, out(*EPISODE_SUMMARY)),
+    "ghost summarize --transcript corpora/episode-042.txt": row(STANDIN, out(*EPISODE_SUMMARY)),
     "ghost summarize corpora/notes.txt --budget 0.50": row(
         STANDIN, out("STANDIN"), models("anthropic", "claude-haiku-4-5", "claude-opus-5-5")),
     "ghost summarize corpora/notes.txt --map-model openai:gpt-4o-mini --reduce-model openai:gpt-4o":
@@ -319,6 +317,8 @@ TABLE: dict[str, Row] = {
         row(STANDIN, *ESSAY_OUT),
     "ghost essay --samples essays/ --transcript ep.vtt --reduce-model openai:gpt-4.1 --budget 2":
         row(STANDIN, out("FACT-VTT"), models("openai", "gpt-4.1"), err("11 samples")),
+    "ghost essay --samples essays/ --transcript ep.txt --drafts 3 --revise -o essay.md": row(
+        STANDIN, file("essay.notes.md", "Kept: "), calls(4, '"ttl": "1h"'), calls(1, "<<<MEAS")),
     "ghost essay ... --screen": row(  # the README elides the essay's inputs
         STANDIN, out("FACT-BREWLOG-7"), calls(1, SCREEN_MARK), not_sent("A screening check"),
         subs=(("...", "--samples corpora/my_essays --transcript corpora/episode-042.txt"),),

@@ -90,7 +90,7 @@ def test_the_measured_case_a_budget_typo_no_longer_removes_the_cap(tmp_path: Pat
     ("[bugdet]\nper_run = 2.00\n", "[bugdet] is not a section; did you mean [budget]?"),
     ("[Run]\nbatch = true\n", "[Run] is not a section; did you mean [run]?"),
     ("[extras]\nx = 1\n", "[extras] is not a section; the sections are [episodes], [samples], "
-                          "[outputs], [models], [budget], [run]"),
+                          "[outputs], [essay], [models], [budget], [run]"),
 ])
 @pytest.mark.parametrize("command", ["run", "status"])
 def test_an_unknown_section_exits_2(tmp_path: Path, command: str, body: str,
@@ -188,7 +188,7 @@ def test_every_setting_the_example_comments_out_is_accepted(tmp_path: Path) -> N
     assert set(commented) == {"essay_words", "summary_words", "base_url", "collapse", "timeout",
                               "chunk_tokens", "cache_dir"}
     body = re.sub(r"^# (\w+ = )", r"\1", EXAMPLE, flags=re.M)
-    body = body.replace("essay_words = 700", "essay_words = 900").replace(
+    body = body.replace("essay_words = 500", "essay_words = 900").replace(
         "chunk_tokens = 4000", "chunk_tokens = 3000").replace('"cache"', '"my-cache"')
     config = load_config(write(tmp_path, body))
     assert (config.essay_words, config.summary_words) == (900, 600)
@@ -210,7 +210,7 @@ def test_good_values_keep_their_meaning(tmp_path: Path) -> None:
     assert loaded.budget_per_run == 2.0 and isinstance(loaded.budget_per_run, float)
     assert loaded.budget_per_month is None
     assert (loaded.batch, loaded.concurrency, loaded.chunk_tokens) == (True, 1, 100)
-    assert (loaded.essay_words, loaded.summary_words) == (700, 600)
+    assert (loaded.essay_words, loaded.summary_words) == (None, 600)  # None: samples' median
 
 
 def test_help_does_not_load_the_config_schema() -> None:

@@ -44,9 +44,9 @@ def test_essay_with_example_corpus_writes_essay_notes_and_style(standin: StandIn
     assert result.exit_code == 0, result.output
     essay = out.read_text()
     assert essay.startswith("---\n") and "samples_used: 12" in essay
-    assert "FACT-BREWLOG-7" in essay  # the planted fact travelled map → essay
+    assert "FACT-BREWLOG-7" in essay  # the planted fact travelled transcript → essay
     notes = (tmp_path / "essay.notes.md").read_text()
-    assert "[00:12:07]" in notes and "Samples used" in notes
+    assert "## Reading\n\n- full:" in notes and "Samples used" in notes
     assert "style" in result.stderr.lower()
     body = essay_requests(standin)[0]
     system = json.dumps(body["system"])
@@ -83,7 +83,8 @@ def test_bogus_timestamps_in_the_essay_reply_are_caught(standin: StandIn,
              "=== SOURCES ===\nP1: [00:01:00] [00:77:00]\nP2: none\n")
     standin.enqueue("- Pricing talk [00:01:00]\n- Release FACT-X [00:02:30]")
     standin.enqueue(reply)
-    result = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--json", "--chunk-tokens", "5000")
+    result = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--json", "--chunk-tokens", "5000",
+                       "--read", "notes")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert sorted(report["citations"]["unknown"]) == ["00:77:00", "00:99:00"]
@@ -180,19 +181,20 @@ def test_the_sample_pack_has_a_default_cap(tmp_path: Path) -> None:
 
 def test_a_new_draft_re_asks_only_the_strong_model(standin: StandIn, tmp_path: Path) -> None:
     transcript = REPO / "corpora" / "episode-042.txt"
+    notes = ("--read", "notes")  # read through notes: the map calls are what is reused
 
     def calls() -> tuple[int, int]:
         essays = len(essay_requests(standin))
         return standin.calls() - essays, essays
 
-    first = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "-o", tmp_path / "one.md")
+    first = run_essay(CORPUS_SAMPLES, transcript, tmp_path, *notes, "-o", tmp_path / "one.md")
     assert first.exit_code == 0, first.output
     other_calls, essays = calls()
     assert essays == 1 and other_calls >= 1
-    second = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "2",
+    second = run_essay(CORPUS_SAMPLES, transcript, tmp_path, *notes, "--draft", "2",
                        "-o", tmp_path / "two.md")
     assert second.exit_code == 0, second.output
     assert calls() == (other_calls, 2)  # the map stage came from the cache
-    again = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "2", "--json")
+    again = run_essay(CORPUS_SAMPLES, transcript, tmp_path, *notes, "--draft", "2", "--json")
     assert again.exit_code == 0 and calls() == (other_calls, 2)  # draft 2 is cached too
-    assert run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--draft", "0").exit_code == 2
+    assert run_essay(CORPUS_SAMPLES, transcript, tmp_path, *notes, "--draft", "0").exit_code == 2

@@ -167,7 +167,7 @@ def test_stage_cost_bills_cache_writes_at_the_write_price() -> None:
 
 def test_essay_budget_check_assumes_a_cache_write(standin: StandIn, tmp_path: Path) -> None:
     base = ["essay", "--samples", SAMPLES, "--transcript", EPISODE,
-            "--cache-dir", tmp_path / "cache"]
+            "--cache-dir", tmp_path / "cache", "--read", "full"]  # auto may turn to notes
     dry = run_cli(*base, "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     plan = json.loads(dry.stdout)["plan"]

@@ -43,7 +43,7 @@ def usage_cost(info: ModelInfo, usage: Usage, discount: float = 0.0) -> float | 
     if info.prices is None:
         return None
     return info.prices.cost(usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
-                            usage.cache_read_tokens, discount)
+                            usage.cache_read_tokens, discount, usage.cache_write_1h_tokens)
 
 
 class Ledger:

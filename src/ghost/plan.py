@@ -27,6 +27,7 @@ class StagePlan:
     cache_write_tokens: int = 0
     # The max_tokens each call asks for, for the worst case (None: the model's max_output).
     max_tokens: int | None = None
+    cache_ttl: str = ""  # how long the written prefix is kept ("1h" costs more to write)
 
     @property
     def share(self) -> float:
@@ -43,7 +44,9 @@ class StagePlan:
         output = self.output_tokens + self.calls * self.info.expected_thinking
         cost = usage_cost(self.info, Usage(int((self.input_tokens - written) * share),
                                            int(output * share),
-                                           cache_write_tokens=int(written * share)),
+                                           cache_write_tokens=int(written * share),
+                                           cache_write_1h_tokens=int(written * share)
+                                           if self.cache_ttl == "1h" else 0),
                           self.discount)
         return cost
 
@@ -57,8 +60,8 @@ class StagePlan:
         if prices is None:
             return None
         asked = self.max_tokens if self.max_tokens is not None else self.info.max_output
-        per_input = max(prices.input, prices.cache_write) if self.cache_write_tokens \
-            else prices.input
+        per_input = max(prices.input, prices.write_price(self.cache_ttl)) \
+            if self.cache_write_tokens else prices.input
         total = (worst_input_tokens(self.input_tokens, self.calls) * per_input
                  + self.calls * self.info.asked_output(asked) * prices.output)
         return total * self.share / 1e6 * (1.0 - self.discount)

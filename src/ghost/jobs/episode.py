@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ghost.ingest.samples import Sample
-from ghost.jobs.essay import EssayResult, essay_documents, samples_used, write_essay
+from ghost.jobs.essay import (
+    EssayResult,
+    EssaySettings,
+    essay_documents,
+    samples_used,
+    write_essay,
+)
 from ghost.jobs.runner import Document
 from ghost.jobs.summarize import SummaryResult, read_sources, summarize
 from ghost.plan import Plan
@@ -42,7 +48,7 @@ class EpisodeJob:
     make: Sequence[str] = ("essay",)
     samples: Sequence[Sample] = field(default_factory=list)
     summary_words: int = 600
-    essay_words: int = 700
+    essay: EssaySettings = field(default_factory=EssaySettings)  # ghost.toml [essay], words
     command: str = "run"
     done: EpisodeResult | None = None  # the parts finished so far
 
@@ -53,7 +59,7 @@ class EpisodeJob:
             result.summary = summarize(session, source, words=self.summary_words)
             result.plan.stages += result.summary.plan.stages
         if "essay" in self.make:
-            result.essay = write_essay(session, source, self.samples, words=self.essay_words)
+            result.essay = write_essay(session, source, self.samples, self.essay)
             result.plan.stages += result.essay.plan.stages
             style = result.essay.style.verdict if result.essay.style is not None else None
             session.say(f"{self.name or source.title} style: {style}")

@@ -1,8 +1,13 @@
-"""ghost essay: episode notes (map, collapse) + the host's past essays → an essay in their voice.
+"""ghost essay: this week's transcript + the host's past essays → an essay in their voice.
 
-The essay request is ordered for prompt caching: system instructions, then the sample pack
-(marked with cache_control), then this episode's notes. For the same samples the first two are
-byte-identical from one episode to the next, so only the notes are paid for at full price.
+    result = write_essay(session, source, samples, EssaySettings(drafts=3, revise=True))
+    result.read.mode          # "full": the strong model read the whole transcript
+    result.text               # the best of 3 drafts (or its revision, if that scored better)
+    [d.to_dict() for d in result.drafts]   # the ranking, best first
+
+The plan (ghost.jobs.essay_plan) decides how the episode is read (ghost.jobs.essay_read) and
+what each call costs; the drafts share one cached prefix and are ranked by the style check
+(ghost.jobs.essay_drafts).
 """
 
 from __future__ import annotations
@@ -16,27 +21,38 @@ from typing import Any
 
 from ghost.cite import CitationReport
 from ghost.ingest.samples import Sample
+from ghost.jobs.essay_drafts import (
+    DraftScore,
+    essay_request,
+    rank_drafts,
+    revise_request,
+    revision_guidance,
+)
+from ghost.jobs.essay_plan import (
+    TEMPLATE,
+    EssayPlan,
+    EssaySettings,
+    episode_part,
+    plan_essay,
+    samples_part,
+)
+from ghost.jobs.essay_read import ReadChoice, transcript_text
 from ghost.jobs.runner import Document
-from ghost.map.stage import EpisodeNotes, build_map_requests, plan_notes, take_notes
-from ghost.models.catalog import ModelInfo
-from ghost.models.protocol import Message, Part, Request
-from ghost.plan import Plan, StagePlan
+from ghost.map.stage import EpisodeNotes, take_notes
+from ghost.models.protocol import Request
+from ghost.plan import Plan
 from ghost.reduce.collapse import join_notes
 from ghost.reduce.final import cite, final_reply
-from ghost.screen.guard import guarded_screen_plan
 from ghost.session import Session
 from ghost.sources import Source
-from ghost.style.pack import SamplePack, choose_samples
-from ghost.tokens import counter_for
+from ghost.style.pack import SamplePack
+from ghost.style.voice import VoiceProfile
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = "essay-write"
 SOURCES_MARK = "=== SOURCES ==="
-NOTES_SHARE = 0.25      # of the strong model's context the episode notes may take
-DEFAULT_SAMPLES_BUDGET = 250_000  # tokens of past essays in front of the strong model
-PACK_ORDER = "oldest first"
 _PARAGRAPH_SOURCE = re.compile(r"^\s*P(\d+)\s*:\s*(.*)$")
+__all__ = ["EssayJob", "EssayResult", "EssaySettings", "write_essay"]
 
 
 @dataclass
@@ -47,16 +63,31 @@ class EssayResult:
     pack: SamplePack | None = None
     paragraph_sources: dict[int, str] = field(default_factory=dict)
     citations: CitationReport = field(default_factory=CitationReport)
-    style: Any = None  # ghost.style StyleReport
+    style: Any = None  # ghost.style StyleReport of the essay kept
     screen: dict[str, Any] | None = None
+    read: ReadChoice | None = None
+    voice: VoiceProfile | None = None
+    target_words: int = 0
+    drafts: list[DraftScore] = field(default_factory=list)  # ranked, best first
+    revision: DraftScore | None = None
+    guidance: list[str] = field(default_factory=list)  # what the revision was asked to fix
+    kept: str = ""  # "draft 2", "revision"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "plan": self.plan.to_dict(), "chunks_mapped": self.notes.mapped,
             "chunks_dropped": self.notes.dropped, "collapse_rounds": self.notes.collapse_rounds,
             "map_citations": self.notes.citations.to_dict(), "citations": self.citations.to_dict(),
-            "paragraph_sources": self.paragraph_sources,
+            "paragraph_sources": self.paragraph_sources, "target_words": self.target_words,
+            "read": self.read.to_dict() if self.read else None,
+            "voice": self.voice.to_dict() if self.voice else None,
         }
+        if self.drafts:
+            data["drafts"] = [d.to_dict() for d in self.drafts]
+            data["kept"] = self.kept
+        if self.revision is not None:
+            data["revision"] = {**self.revision.to_dict(), "guidance": self.guidance,
+                                "kept": self.kept == "revision"}
         if self.pack is not None:
             data["samples_used"] = self.pack.describe()
             data["samples_available"] = self.pack.available
@@ -79,115 +110,75 @@ def split_sources(reply: str) -> tuple[str, dict[int, str]]:
     return essay.strip(), sources
 
 
-def sample_pack(session: Session, samples: Sequence[Sample], source: Source, *,
-                samples_budget: int | None, notes_budget: int) -> SamplePack:
-    """The samples that go in front of the strong model: at most `samples_budget` tokens
-    (DEFAULT_SAMPLES_BUDGET when None), within what the context leaves beside the most the
-    notes may take, chosen by recency and by similarity to this episode's transcript. It
-    depends on nothing a run learns on the way, so a dry run shows the very pack sent."""
-    info = session.info("reduce")
-    count = counter_for(info.tokenizer, info.token_margin)
-    system = session.templates.file(TEMPLATE, "system", {"target_words": 0})
-    room = info.context - session.max_tokens("reduce") - count(system) - notes_budget - 1500
-    budget = min(room, samples_budget or DEFAULT_SAMPLES_BUDGET)
-    return choose_samples(samples, budget=max(0, budget), count_tokens=count, topic=source.text)
-
-
-def essay_parts(session: Session, pack: SamplePack, notes_text: str, source: Source, *,
-                words: int) -> tuple[str, str, str]:
-    """(system, samples part, episode part) of the essay request."""
-    system = session.templates.file(TEMPLATE, "system", {"target_words": words})
-    episode = session.templates.file(TEMPLATE, "episode", {
-        "title": source.title, "speakers": source.meta.get("speakers") or [],
-        "notes": notes_text, "target_words": words})
-    part = session.templates.file(TEMPLATE, "samples", {"samples": pack.samples,
-                                                        "order": PACK_ORDER})
-    return system, part, episode
-
-
-def cache_write_tokens(info: ModelInfo, prefix_tokens: int) -> int:
-    """Tokens of the essay call billed at the cache-write price on a cold cache: the cached
-    prefix when the provider will cache it, else none."""
-    if info.prices is None or prefix_tokens < info.cache_min_tokens:
-        return 0
-    return prefix_tokens
-
-
-def prefix_cache_note(info: ModelInfo, prefix_tokens: int, stage: StagePlan) -> str:
-    """What provider prompt caching does to the essay call's price, for the plan."""
-    if info.prices is None or not cache_write_tokens(info, prefix_tokens):
-        return (f"the instructions and samples ({prefix_tokens:,} tokens) are below "
-                f"{info.spec}'s {info.cache_min_tokens:,}-token caching minimum")
-    rest = max(0, stage.input_tokens - prefix_tokens)
-    out = (stage.output_tokens + stage.calls * info.expected_thinking) * info.prices.output
-    first = (prefix_tokens * info.prices.cache_write + rest * info.prices.input + out) / 1e6
-    later = (prefix_tokens * info.prices.cache_read + rest * info.prices.input + out) / 1e6
-    return (f"prompt caching: the {prefix_tokens:,}-token sample pack is a cached prefix; the "
-            f"essay call costs about ${first:.4f} when it is written (first episode, or after "
-            f"5 idle minutes) and ${later:.4f} when it is read (the next episode soon after); "
-            "the estimate and --budget assume it is written")
-
-
-def essay_request(system: str, samples_part: str, episode_part: str, max_tokens: int, *,
-                  draft: int = 1) -> Request:
-    """The essay call; draft 2, 3, … ask the same and are cached apart (a new draft pays for
-    this call only: the episode's notes come from the cache)."""
-    return Request(system, (Message.user(Part(samples_part, cache=True),
-                                         Part("\n\n" + episode_part)),),
-                   max_tokens=max_tokens, temperature=0.7, stage="essay",
-                   variant=f"draft {draft}" if draft > 1 else "")
-
-
-def write_essay(session: Session, source: Source, samples: Sequence[Sample], *, words: int = 700,
-                samples_budget: int | None = None, draft: int = 1) -> EssayResult:
-    opts = session.options
-    info = session.info("reduce")
-    notes_budget = int(info.context * NOTES_SHARE)
-    requests = build_map_requests(session, source)
-    stage_plans, notes_tokens = plan_notes(session, source, requests, notes_budget)
-    plan = Plan(source.describe(), stage_plans)
-    pack = sample_pack(session, samples, source, samples_budget=samples_budget,
-                       notes_budget=notes_budget)
-    system, _, _ = essay_parts(session, pack, "", source, words=words)
-    count = counter_for(info.tokenizer, info.token_margin)
-    plan.source["samples"] = f"{len(pack.samples)} of {pack.available} ({pack.tokens:,} tokens)"
-    if not pack.complete:
-        plan.notes.append(
-            f"samples: {pack.available - len(pack.samples)} of {pack.available} left out to "
-            f"stay within {samples_budget or DEFAULT_SAMPLES_BUDGET:,} tokens "
-            "(--samples-budget); the most recent and the most similar to this episode are in")
-    prefix_tokens = count(system) + pack.tokens
-    screen_plan = guarded_screen_plan(session, notes_tokens)
-    if screen_plan is not None:
-        plan.stages.append(screen_plan)
-    # The budget is checked against the worst case: a cold prompt cache, the prefix written.
-    essay_plan = StagePlan("essay", info, 1, prefix_tokens + notes_tokens,
-                           int(words * 1.6), note="" if pack.complete else
-                           "not every sample fits; recent and similar ones are chosen",
-                           cache_write_tokens=cache_write_tokens(info, prefix_tokens),
-                           max_tokens=session.max_tokens("reduce"))
-    plan.stages.append(essay_plan)
-    plan.notes.append(prefix_cache_note(info, prefix_tokens, essay_plan))
-    plan.check_budget(opts.budget)
-    result = EssayResult(plan, pack=pack)
-    if opts.dry_run:
+def write_essay(session: Session, source: Source, samples: Sequence[Sample],
+                settings: EssaySettings | None = None) -> EssayResult:
+    settings = settings or EssaySettings()
+    planned = plan_essay(session, source, samples, settings)
+    result = EssayResult(planned.plan, pack=planned.pack, read=planned.read,
+                         voice=planned.voice, target_words=planned.words)
+    if session.options.dry_run:
         return result
-    result.notes = take_notes(session, source, requests, notes_budget=notes_budget)
-    notes_text = join_notes(result.notes.notes)
-    system, samples_part, episode = essay_parts(session, pack, notes_text, source, words=words)
-    request = essay_request(system, samples_part, episode, session.max_tokens("reduce"),
-                            draft=draft)
-    reply, result.screen = final_reply(session, request, screen_text=notes_text,
-                                       expected_output=int(words * 1.6))
-    essay, sources = split_sources(reply.text)
+    if planned.read.mode == "notes":
+        result.notes = take_notes(session, source, planned.map_requests,
+                                  notes_budget=planned.notes_budget)
+        read = join_notes(result.notes.notes)
+        episode = episode_part(session, source, words=planned.words, voice=planned.voice,
+                               notes=read)
+    else:
+        read = transcript_text(source)
+        episode = episode_part(session, source, words=planned.words, voice=planned.voice,
+                               transcript=read)
+    system = session.templates.file(TEMPLATE, "system", {})
+    prefix = samples_part(session, planned.pack, planned.voice)
+    requests = {number: essay_request(system, prefix, episode, session.max_tokens("reduce"),
+                                      draft=number, ttl=settings.cache_ttl)
+                for number in settings.draft_numbers}
+    drafts = []
+    for number, request in requests.items():
+        reply, result.screen = final_reply(session, request, screen_text=read,
+                                           expected_output=int(planned.words * 1.6))
+        essay, _ = split_sources(reply.text)
+        drafts.append(DraftScore(number, essay, style_check(essay, samples), reply.text))
+    result.drafts = rank_drafts(drafts)
+    best = result.drafts[0]
+    result.kept = f"draft {best.number}"
+    if settings.revise:
+        best = revise(session, planned, requests[best.number], best, samples, read, result)
+    keep(session, result, best, source)
+    return result
+
+
+def revise(session: Session, planned: EssayPlan, request: Request, best: DraftScore,
+           samples: Sequence[Sample], screen_text: str, result: EssayResult) -> DraftScore:
+    """Ask once for a revision that fixes what the style check measured; the better of the
+    two is returned (the draft when nothing was measured to fix)."""
+    result.guidance = revision_guidance(best.report, planned.voice, best.text,
+                                        target_words=planned.words)
+    if not result.guidance:
+        session.say("revise: the style check found nothing to fix; the draft is kept")
+        return best
+    part = session.templates.file(TEMPLATE, "revise", {"guidance": result.guidance,
+                                                       "target_words": planned.words})
+    reply, _ = final_reply(session, revise_request(request, best.reply, part),
+                           screen_text=screen_text, expected_output=int(planned.words * 1.6))
+    essay, _ = split_sources(reply.text)
+    result.revision = DraftScore(0, essay, style_check(essay, samples), reply.text)
+    if result.revision.key < best.key:
+        result.kept = "revision"
+        return result.revision
+    return best
+
+
+def keep(session: Session, result: EssayResult, kept: DraftScore, source: Source) -> None:
+    """The kept essay's text, citations and style report go in the result."""
+    essay, sources = split_sources(kept.reply)
     result.text, report = cite(session, essay, source.citations)
     for number, cites in sources.items():
         result.paragraph_sources[number], extra = cite(session, cites, source.citations)
         report.found += extra.found
         report.unknown += extra.unknown
     result.citations = report
-    result.style = style_check(result.text, samples)
-    return result
+    result.style = kept.report
 
 
 def style_check(draft: str, samples: Sequence[Sample]) -> Any:
@@ -204,8 +195,21 @@ def style_check(draft: str, samples: Sequence[Sample]) -> Any:
 
 
 def notes_document(result: EssayResult, source: Source) -> str:
-    """The notes file written beside the essay: what each paragraph draws on, and all notes."""
+    """The notes file written beside the essay: how the episode was read, the drafts' ranking,
+    what each paragraph draws on, and the episode notes."""
     lines = [f"# Notes for {source.title}", ""]
+    if result.read is not None:
+        lines += ["## Reading", "", f"- {result.read.mode}: {result.read.reason}", ""]
+    if len(result.drafts) > 1 or result.revision is not None:
+        lines += ["## Drafts, best first", "", "| draft | verdict | Delta | z | words |",
+                  "|---|---|---|---|---|"]
+        rows = [*result.drafts, *([result.revision] if result.revision else [])]
+        for row in (d.to_dict() for d in rows):
+            lines.append(f"| {row['draft']} | {row['verdict']} | {row['delta']} | "
+                         f"{row['z']} | {row['words']} |")
+        lines += ["", f"Kept: {result.kept}.", ""]
+    if result.guidance:
+        lines += ["## Revision asked for", "", *result.guidance, ""]
     if result.paragraph_sources:
         lines += ["## Sources per paragraph", ""]
         lines += [f"- P{n}: {cites}" for n, cites in sorted(result.paragraph_sources.items())]
@@ -214,7 +218,8 @@ def notes_document(result: EssayResult, source: Source) -> str:
         lines += ["## Samples used", ""]
         lines += [f"- {s['title']} ({s['date'] or 'undated'})" for s in result.pack.describe()]
         lines.append("")
-    lines += ["## Episode notes", "", join_notes(result.notes.notes), ""]
+    if result.notes.notes:
+        lines += ["## Episode notes", "", join_notes(result.notes.notes), ""]
     return "\n".join(lines)
 
 
@@ -241,11 +246,9 @@ class EssayJob:
 
     transcript: Path
     samples: Sequence[Sample]
-    words: int = 700
-    samples_budget: int | None = None
+    settings: EssaySettings = field(default_factory=EssaySettings)
     fmt: str | None = None
     keep_filler: bool = False
-    draft: int = 1
     command: str = "essay"
     source: Source | None = None  # the episode as read, once the job has run
 
@@ -256,8 +259,7 @@ class EssayJob:
                                     fmt=self.fmt, keep_filler=self.keep_filler)
         for sample in self.samples:
             session.add_input(sample.path, sample.text, kind="sample")
-        return write_essay(session, self.source, self.samples, words=self.words,
-                           samples_budget=self.samples_budget, draft=self.draft)
+        return write_essay(session, self.source, self.samples, self.settings)
 
     def documents(self, result: EssayResult, target: Path,
                   front: dict[str, Any]) -> list[Document]:

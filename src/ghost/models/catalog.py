@@ -39,11 +39,22 @@ class Prices:
     output: float
     cache_write: float
     cache_read: float
+    cache_write_1h: float | None = None  # one-hour cache writes; None: priced as cache_write
+
+    def write_price(self, ttl: str = "") -> float:
+        """Per million tokens written to the prompt cache for `ttl` ("1h" or the default)."""
+        if ttl == "1h" and self.cache_write_1h is not None:
+            return self.cache_write_1h
+        return self.cache_write
 
     def cost(self, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0,
-             cache_read_tokens: int = 0, discount: float = 0.0) -> float:
+             cache_read_tokens: int = 0, discount: float = 0.0,
+             cache_write_1h_tokens: int = 0) -> float:
+        """`cache_write_1h_tokens` are the part of `cache_write_tokens` kept for an hour."""
+        long = min(cache_write_1h_tokens, cache_write_tokens)
         total = (input_tokens * self.input + output_tokens * self.output
-                 + cache_write_tokens * self.cache_write + cache_read_tokens * self.cache_read)
+                 + (cache_write_tokens - long) * self.cache_write
+                 + long * self.write_price("1h") + cache_read_tokens * self.cache_read)
         return total / 1e6 * (1.0 - discount)
 
 
@@ -121,8 +132,13 @@ class Catalog:
                              token_margin=margin, batch_discount=discount, known=False)
         try:
             inp = float(entry["input"])
-            prices = Prices(inp, float(entry["output"]), float(entry.get("cache_write", inp)),
-                            float(entry.get("cache_read", inp)))
+            write = float(entry.get("cache_write", inp))
+            # A provider that bills cache writes above input (Anthropic: 1.25x for five
+            # minutes) bills one-hour writes at 2x input, unless the table says otherwise.
+            long = entry.get("cache_write_1h", 2 * inp if write > inp else None)
+            prices = Prices(inp, float(entry["output"]), write,
+                            float(entry.get("cache_read", inp)),
+                            float(long) if long is not None else None)
             info = ModelInfo(
                 provider, name, int(entry["context"]),
                 int(entry.get("max_output", _UNKNOWN_MAX_OUTPUT)), prices,

@@ -10,10 +10,13 @@ from typing import Any, Literal, Protocol
 
 @dataclass(frozen=True)
 class Part:
-    """A piece of a message. `cache=True` marks the end of a stable prefix worth caching."""
+    """A piece of a message. `cache=True` marks the end of a stable prefix worth caching;
+    `cache_ttl` asks the provider to keep it longer than its default ("1h": Anthropic's
+    one-hour cache, whose writes cost more; "" the provider's default, five minutes)."""
 
     text: str
     cache: bool = False
+    cache_ttl: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,16 @@ class Request:
         data.pop("stage")
         if not data["variant"]:
             data.pop("variant")  # so the keys of requests without one stay as they were
+        for message in data["messages"]:
+            for part in message["parts"]:
+                if not part["cache_ttl"]:
+                    part.pop("cache_ttl")  # likewise for parts cached for the default time
         return data
+
+    @property
+    def cache_ttl(self) -> str:
+        """The longest time a marked part asks the provider to cache it ("" the default)."""
+        return max((p.cache_ttl for m in self.messages for p in m.parts if p.cache), default="")
 
     def digest(self) -> str:
         """sha256 of everything that is sent, for cache keys and the manifest."""
@@ -73,12 +85,14 @@ class Usage:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, those kept for an hour (dearer)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.input_tokens + other.input_tokens,
                      self.output_tokens + other.output_tokens,
                      self.cache_write_tokens + other.cache_write_tokens,
-                     self.cache_read_tokens + other.cache_read_tokens)
+                     self.cache_read_tokens + other.cache_read_tokens,
+                     self.cache_write_1h_tokens + other.cache_write_1h_tokens)
 
     @property
     def prompt_tokens(self) -> int:

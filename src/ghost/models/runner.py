@@ -84,8 +84,8 @@ def _worst_input_cost(info: ModelInfo, request: Request) -> float:
     prices = info.prices
     if prices is None:
         return 0.0
-    per_token = max(prices.input, prices.cache_write) if writes_cache(info, request) \
-        else prices.input
+    per_token = max(prices.input, prices.write_price(request.cache_ttl)) \
+        if writes_cache(info, request) else prices.input
     return worst_input_tokens(prompt_tokens(info, request)) * per_token / 1e6
 
 

@@ -31,10 +31,10 @@ THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 CLOCK_SKEW = 600.0  # seconds a provider's clock may be behind ours when finding a batch
 
 
-def _block(text: str, cache: bool) -> dict[str, Any]:
+def _block(text: str, cache: bool, ttl: str = "") -> dict[str, Any]:
     block: dict[str, Any] = {"type": "text", "text": text}
     if cache:
-        block["cache_control"] = CACHE_MARK
+        block["cache_control"] = {**CACHE_MARK, "ttl": ttl} if ttl else CACHE_MARK
     return block
 
 
@@ -44,7 +44,8 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
         "model": info.name,
         "max_tokens": max_tokens(info, request),
         "messages": [
-            {"role": m.role, "content": [_block(p.text, p.cache) for p in m.parts if p.text]}
+            {"role": m.role,
+             "content": [_block(p.text, p.cache, p.cache_ttl) for p in m.parts if p.text]}
             for m in request.messages
         ],
     }
@@ -74,6 +75,8 @@ def parse_message(message: Any) -> Completion:
         output_tokens=u.output_tokens or 0,
         cache_write_tokens=getattr(u, "cache_creation_input_tokens", 0) or 0,
         cache_read_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
+        cache_write_1h_tokens=getattr(getattr(u, "cache_creation", None),
+                                      "ephemeral_1h_input_tokens", 0) or 0,
     )
     return Completion(text, usage, message.model, message.stop_reason or "")
 

@@ -24,6 +24,8 @@ from ghost.options import MIN_CHUNK_TOKENS
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
+    from ghost.jobs.essay_plan import EssaySettings
+
 CONFIG_NAME = "ghost.toml"
 OutputKind = Literal["essay", "summary"]
 OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
@@ -45,8 +47,17 @@ folder = "essays"
 folder = "out"
 # What to write per episode: "essay" (+ its notes file) and/or "summary".
 make = ["essay", "summary"]
-# essay_words = 700
+# essay_words = 500   # default: the median length of the host's essays
 # summary_words = 600
+
+[essay]
+# How the strong model reads an episode: "auto" (the whole transcript when it fits a quarter
+# of its context and the budget, else the cheap model's essay notes), "full" or "notes".
+read = "auto"
+# Drafts written on one cached prefix and ranked by the style check; the best is kept.
+drafts = 1
+# One revision from what the style check measured, kept only if it scores better.
+revise = false
 
 [models]
 map = "anthropic:claude-haiku-4-5"
@@ -89,8 +100,18 @@ class WorkspaceConfig:
     timeout: float = 120.0
     chunk_tokens: int = 4000
     cache_dir: Path | None = None
-    essay_words: int = 700
+    essay_words: int | None = None  # None: the median length of the host's essays
     summary_words: int = 600
+    essay_read: str = "auto"
+    essay_drafts: int = 1
+    essay_revise: bool = False
+
+    def essay_settings(self) -> EssaySettings:
+        """What each episode's essay asks for."""
+        from ghost.jobs.essay_plan import EssaySettings
+
+        return EssaySettings(words=self.essay_words, read=self.essay_read,
+                             drafts=self.essay_drafts, revise=self.essay_revise)
 
     @property
     def state_dir(self) -> Path:
@@ -182,6 +203,8 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         chunk_tokens=run.chunk_tokens,
         cache_dir=root / (run.cache_dir or "cache"),
         essay_words=parsed.outputs.essay_words, summary_words=parsed.outputs.summary_words,
+        essay_read=parsed.essay.read, essay_drafts=parsed.essay.drafts,
+        essay_revise=parsed.essay.revise,
     )
 
 
@@ -209,8 +232,14 @@ class Outputs(_Section):
     folder: str = "out"
     make: list[OutputKind] = Field(default_factory=lambda: list[OutputKind](["essay"]),
                                    min_length=1)
-    essay_words: Count = 700
+    essay_words: Count | None = None
     summary_words: Count = 600
+
+
+class Essay(_Section):
+    read: Literal["auto", "full", "notes"] = "auto"
+    drafts: Annotated[int, Field(ge=1, le=10)] = 1
+    revise: bool = False
 
 
 class Models(_Section):
@@ -238,6 +267,7 @@ class GhostToml(_Section):
     episodes: Episodes = Field(default_factory=Episodes)
     samples: Samples = Field(default_factory=Samples)
     outputs: Outputs = Field(default_factory=Outputs)
+    essay: Essay = Field(default_factory=Essay)
     models: Models = Field(default_factory=Models)
     budget: Budget = Field(default_factory=Budget)
     run: Run = Field(default_factory=Run)
@@ -249,6 +279,8 @@ SECTIONS = {name: cast(type[_Section], info.annotation)
 # What a setting must be, when its type alone does not say it well.
 _NEEDS = {
     ("outputs", "make"): f"must list some of {', '.join(OUTPUT_KINDS)}",
+    ("essay", "read"): "must be \"auto\", \"full\" or \"notes\"",
+    ("essay", "drafts"): "must be a whole number from 1 to 10",
     ("budget", "per_run"): "must be a positive amount of US dollars",
     ("budget", "per_month"): "must be a positive amount of US dollars",
 }

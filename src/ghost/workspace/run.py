@@ -214,7 +214,7 @@ class StopRun(Exception):
 def _process(config: WorkspaceConfig, job: Job, report: RunReport,
              say: Callable[[str], None], spent: Callable[[float], None]) -> EpisodeState:
     run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
-                            summary_words=config.summary_words, essay_words=config.essay_words),
+                            summary_words=config.summary_words, essay=config.essay_settings()),
                  _options(config, job.budget, job.batch),
                  Hooks(spent=spent, say=say,
                        progress=Milestones(lambda line: say(f"{job.name} {line}")),
