@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from examples_table import DRY, REPO, STANDIN, TABLE, Row, Run, workdir
+from examples_table import DRY, STANDIN, TABLE, Row, Run
+from examples_workdir import REPO, workdir
 
 
 def without_comment(line: str) -> str:

@@ -25,6 +25,13 @@ def ask(
     document with the question and keeps only the passages that bear on it, each cited by
     document and place; the reduce model answers from those passages, citing every claim.
 
+    \b
+    Examples:
+      ghost ask "What did the host decide about pricing?" corpora --dry-run   # plan and cost; no call
+      ghost ask "What did the host decide about pricing?" corpora -o answer.md
+      ghost ask "When is the offsite?" inbox.mbox corpora/notes.txt --json
+      ghost ask "What did the host decide about pricing?" corpora/episode-042.txt --budget 0.50
+
     Reads plain text and Markdown, transcripts (every format summarize reads), PDF (its text
     layer), HTML, and mail (an mbox, a Maildir or .eml files; each mailbox on its own).
     Citations name the document: [report.pdf p.4], [notes.md L120-L184], [ep12.txt 00:14:05],

@@ -20,6 +20,7 @@ from typing import Any
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Message, Part, Request
 from ghost.plan import StagePlan
+from ghost.style.style_report import StyleReport
 from ghost.style.voice import VoiceProfile
 
 LONG_TTL = "1h"           # the prefix is cached this long when several calls share it
@@ -33,11 +34,11 @@ class DraftScore:
 
     number: int           # 1, 2, … as asked; 0 for the revision
     text: str
-    report: Any
+    report: StyleReport | None
     reply: str = ""       # the whole reply, SOURCES lines included
 
     @property
-    def key(self) -> tuple[float, float]:
+    def key(self) -> tuple[float, float, float]:
         return draft_rank_key(self.report)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,21 +48,19 @@ class DraftScore:
                 "delta": round(report.draft_delta, 4) if report is not None else None,
                 "z": round(report.z, 3) if report is not None and report.z is not None
                 else None,
+                "score": (round(report.calibrated_z, 3) if report is not None
+                          and report.calibrated_z is not None else None),
+                "cliches": list(report.cliches) if report is not None else [],
                 "words": report.draft_words if report is not None else len(self.text.split())}
 
 
-def draft_rank_key(report: Any) -> tuple[float, float]:
-    """Lower is better: the verdict's place in style_report.VERDICTS (best first; unknown and
-    unscored after), then how far the draft sits from the samples (robust z, else Delta).
-
-    The style check's own `rank_key()` (with its cliché rate) replaces this at merge."""
-    from ghost.style.style_report import VERDICTS
-
+def draft_rank_key(report: StyleReport | None) -> tuple[float, float, float]:
+    """Lower is better: the style check's own order (verdict, calibrated score, cliché rate);
+    a draft the check could not score comes last."""
     if report is None:
-        return (len(VERDICTS) + 1.0, math.inf)
-    place = VERDICTS.index(report.verdict) if report.verdict in VERDICTS else len(VERDICTS)
-    distance = report.z if report.z is not None else report.draft_delta
-    return (float(place), float(distance))
+        return (math.inf, math.inf, math.inf)
+    rank, score, cliches = report.rank_key()
+    return (float(rank), score, cliches)
 
 
 def rank_drafts(drafts: Sequence[DraftScore]) -> list[DraftScore]:
@@ -69,11 +68,13 @@ def rank_drafts(drafts: Sequence[DraftScore]) -> list[DraftScore]:
     return sorted(drafts, key=lambda d: (d.key, d.number))
 
 
-def revision_guidance(report: Any, profile: VoiceProfile | None, draft: str, *,
+def revision_guidance(report: StyleReport | None, profile: VoiceProfile | None, draft: str, *,
                       target_words: int) -> list[str]:
-    """What the style check measured, as lines a writer can act on (none: nothing to fix).
+    """What the style check measured, as lines a writer can act on (none: nothing to fix):
+    the length against the host's, the habits the host never has, then the report's
+    differences and clichés (style/revision.py)."""
+    from ghost.style.revision import revision_notes
 
-    The style check's own `revision_notes(report)` replaces the report part at merge."""
     lines: list[str] = []
     words = len(draft.split())
     if target_words and abs(words - target_words) > LENGTH_TOLERANCE * target_words:
@@ -81,11 +82,7 @@ def revision_guidance(report: Any, profile: VoiceProfile | None, draft: str, *,
     if profile is not None:
         lines += profile.violations(draft)
     if report is not None:
-        lines += [d.text for d in report.differences]
-        lines += [f"uses \"{u.word}\" more often than the host ({u.draft_per_1000:.1f} vs "
-                  f"{u.author_per_1000:.1f} per 1000 words)" for u in report.more_words]
-        lines += [f"uses \"{u.word}\" less often than the host ({u.draft_per_1000:.1f} vs "
-                  f"{u.author_per_1000:.1f} per 1000 words)" for u in report.fewer_words]
+        lines += revision_notes(report)
     return [f"- {line}" for line in lines[:MAX_GUIDANCE]]
 
 
