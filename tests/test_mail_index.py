@@ -234,3 +234,21 @@ def test_r_devel_index(tmp_path: Path) -> None:
     assert ix.has_message_id("20050401073151.GA13433@stat.umn.edu")
     assert ix.search('from:ripley "lazy loading"', limit=5)
     assert ix.add(path).stats.read == 0
+
+
+def test_an_index_from_an_older_reader_is_read_again(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    mbox = tmp_path / "box.mbox"
+    shutil.copy(FIXTURES / "threads.mbox", mbox)
+    with MailIndex(tmp_path / "cache") as ix:
+        added = ix.add(mbox, workers=1).added
+        ix.conn.execute("UPDATE messages SET body = 'the old reader''s text'")
+        ix.conn.execute("UPDATE meta SET value = '1' WHERE key = 'reader'")
+    with MailIndex(tmp_path / "cache") as ix:
+        assert "older mail reader" in caplog.text
+        assert ix.stats()["messages"] == 0
+        assert ix.add(mbox, workers=1).added == added  # read again, with today's reader
+        assert not ids(ix, '"old reader"')
+    caplog.clear()
+    with MailIndex(tmp_path / "cache") as ix:  # current: kept as it is
+        assert ix.stats()["messages"] == added and "older" not in caplog.text

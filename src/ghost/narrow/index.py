@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ghost.errors import InputError
+from ghost.ingest.mail.parse import READER_VERSION
 from ghost.ingest.mail.reader import (
     FilesTask,
     MboxTask,
@@ -54,6 +55,7 @@ from ghost.narrow.schema import (
     Transaction,
     connect,
     copy_database,
+    drop_stale_mail,
 )
 from ghost.narrow.threading import assign_threads
 
@@ -114,6 +116,9 @@ class MailIndex:
                 raise InputError(f"{p}: cannot open the mail index ({exc}); "
                                  "delete it or pick another cache folder") from None
         self._bind()
+        if drop_stale_mail(self.conn, READER_VERSION):
+            log.warning("%s: built by an older mail reader; its mail is read again",
+                        self.path or "the mail index")
         self._next_id = (self.conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
 
     def _bind(self) -> None:

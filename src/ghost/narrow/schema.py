@@ -81,6 +81,23 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def drop_stale_mail(conn: sqlite3.Connection, reader: str) -> bool:
+    """Empty an index whose messages an older mail reader produced (`reader` names the
+    current one): a reader that now keeps forwards, say, must not serve the old bodies.
+    True when it emptied it; the next `add` reads every file again."""
+    row = conn.execute("SELECT value FROM meta WHERE key='reader'").fetchone()
+    if row is not None and row[0] == reader:
+        return False
+    stale = conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None
+    with Transaction(conn):
+        if stale:
+            for table in ("sources", "files", "messages", "participants", "thread_map"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("INSERT INTO mail_fts(mail_fts) VALUES('delete-all')")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('reader', ?)", (reader,))
+    return stale
+
+
 def copy_database(seed: Path, conn: sqlite3.Connection) -> None:
     """Copy the index file `seed` into `conn`, reading it only."""
     try:

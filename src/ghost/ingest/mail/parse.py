@@ -32,6 +32,9 @@ _KNOWN = frozenset(("from", "to", "cc", "subject", "date", "message-id"))
 # Gmail Takeout labels that mark machine or list mail.
 _BULK_LABELS = ("Spam", "Category Promotions", "Category Updates", "Category Forums",
                 "Category Social")
+# What a message reads as: change it whenever parsing or cleaning changes a body, so mail
+# indexes built by the older reader are read again rather than serve old text.
+READER_VERSION = "2: forwards kept, answered quotes kept"
 MAX_BODY_CHARS = 200_000  # longer bodies (logs, pasted dumps) are cut, and counted
 
 
