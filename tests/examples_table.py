@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import SHARED, run_cli, shared_path
 
 DRY, STANDIN, LOCAL = "dry-run", "stand-in", "local"
 
@@ -194,6 +194,10 @@ WORKSPACE_DONE = (file("out/ep42.essay.md", "FACT-BREWLOG-7"),
 NOT_OWNERS = not_sent("FACT-R25")  # the r-devel mail is not the owner's: never narrowed in
 STYLE = out("Style check", "Burrows' Delta")
 DANA_FACTS = file("profile.md", "FACT-OFFSITE", "FACT-AISLE", "FACT-BUDGET")
+def needs_shared(r: Run) -> None:
+    shared_path("data", "mail", "notmuch", "default")  # skips the row without ../shared
+
+
 # Examples with --base-url http://localhost:11434/v1 (Ollama) run as dry runs: no server there.
 
 TABLE: dict[str, Row] = {
@@ -248,6 +252,8 @@ TABLE: dict[str, Row] = {
     "ghost style-check draft.txt --samples essays/ --json": row(LOCAL, json_out("verdict")),
     "ghost style-check draft.txt --samples essays/ --strict":  # draft.txt: a held-out essay
         row(LOCAL, STYLE, out("sounds like the author")),
+    "ghost style-check draft.txt --samples essays/ --impostors other-writers/":
+        row(LOCAL, STYLE, out("sounds like the author")),
     # --- profile
     'ghost profile --mbox inbox.mbox --owner "Dana Reyes <dana@example.com>" --dry-run':
         row(DRY, stage("triage", "anthropic:claude-haiku-4-5")),
@@ -261,6 +267,10 @@ TABLE: dict[str, Row] = {
     'ghost profile --mbox Maildir/ --auto-queries --brief "New EA; travel and board work"':
         row(STANDIN, out("FACT-TRAVEL"), err("query: subject:travel"), not_sent("FACT-BUDGET"),
             setup=reply("subject:travel", "anthropic")),  # the strong model's one query
+    "ghost profile --mbox ../shared/data/mail/notmuch/default "
+    '--owner "Carl Worth <cworth@cworth.org>" --max-threads 3 -o profile.md':
+        row(STANDIN, file("profile.md", "# Profile: Carl Worth"), err("triage: 3 sensitive"),
+            subs=(("../shared/", f"{SHARED}/"),), setup=needs_shared),
     'ghost profile --mbox Maildir/ --auto-queries --brief "New EA: travel, board work" '
     "-o profile.md":
         row(STANDIN, file("profile.md", "FACT-OFFSITE"), not_sent("FACT-BUDGET"),

@@ -95,6 +95,10 @@ def workdir(tmp: Path) -> None:
     write_mail(tmp / "Maildir", maildir=True)
     (tmp / "labelled.jsonl").write_text("".join(json.dumps(x) + "\n" for x in LABELLED))
     (tmp / "opening.txt").write_text("Introduce yourselves and find one disagreement.\n")
+    others = tmp / "other-writers"  # texts not by the host: the episode's talk, the notes
+    others.mkdir()
+    shutil.copy(episode, others / "episode.txt")
+    shutil.copy(tmp / "corpora" / "notes.txt", others / "notes.txt")
     (tmp / "p.txt").write_text("What makes a small software business last? FACT-PROMPT\n")
 
 
