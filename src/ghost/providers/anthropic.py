@@ -18,6 +18,7 @@ from ghost.models.errors_map import (
     call_timeout,
     malformed,
     translated_errors,
+    unfinished_stream,
 )
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
@@ -103,8 +104,7 @@ class AnthropicModel:
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
             if streamed:
-                with self._client.messages.stream(**params, timeout=timeout) as stream:
-                    message = stream.get_final_message()
+                message = self._stream(params, timeout)
             else:
                 message = self._client.messages.create(**params, timeout=timeout)
         if not isinstance(getattr(message, "content", None), list) or \
@@ -118,6 +118,20 @@ class AnthropicModel:
                 f"wrote no answer; raise thinking_allowance for it in the models table",
                 usage=completion.usage)
         return completion
+
+    def _stream(self, params: dict[str, Any], timeout: Any) -> Any:
+        """The final Message of a streamed call, which must have ended with a stop reason."""
+        with self._client.messages.stream(**params, timeout=timeout) as stream:
+            started = False
+            for event in stream:
+                started = started or event.type == "message_start"
+            if not started:  # an empty stream: the SDK has no message to give
+                raise unfinished_stream(NAME, self.info.name, 0)
+            message = stream.get_final_message()
+        if not message.stop_reason:  # it ended (message_stop) without a message_delta
+            text = parse_message(message).text if isinstance(message.content, list) else ""
+            raise unfinished_stream(NAME, self.info.name, len(text))
+        return message
 
     # Message Batches API: half price, results within 24 hours.
     # A batch has no metadata: `tag` is not sent, and find_batch matches by custom ids.

@@ -14,6 +14,7 @@ from ghost.models.errors_map import (
     call_timeout,
     malformed,
     translated_errors,
+    unfinished_stream,
 )
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
@@ -145,7 +146,10 @@ class OpenAIModel:
                     pieces.append(choice.delta.content)
                 if choice.finish_reason:
                     finish = choice.finish_reason
-        return Completion("".join(pieces), usage, model, finish)
+        text = "".join(pieces)
+        if not finish:  # cut short (an interrupted llama.cpp stream ends with a bare [DONE])
+            raise unfinished_stream(NAME, self.info.name, len(text))
+        return Completion(text, usage, model, finish)
 
 
 class OpenAIProvider(Provider):
