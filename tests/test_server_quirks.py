@@ -227,3 +227,38 @@ def test_a_refused_connection_stops_ghost_run_once(tmp_path: Path,
     assert "refused the connection" in line
     state = json.loads((tmp_path / ".ghost" / "state.json").read_text())
     assert list(state["episodes"]) == ["ep1.txt"]  # ep2 was never started
+
+
+def test_anthropic_system_is_a_plain_string_unless_it_is_marked_for_the_cache() -> None:
+    from ghost.models.catalog import load_catalog
+    from ghost.models.protocol import Message, Request
+    from ghost.providers.anthropic import build_params
+
+    info = load_catalog().resolve("anthropic:claude-sonnet-5-5")
+    ask = Request("Be brief.", (Message.user("Hello."),))
+    assert build_params(info, ask)["system"] == "Be brief."
+    marked = build_params(info, Request("Be brief.", ask.messages, cache_system=True))
+    assert marked["system"] == [{"type": "text", "text": "Be brief.",
+                                 "cache_control": {"type": "ephemeral"}}]
+
+
+def test_the_notes_budget_leaves_room_for_the_output_really_sent(
+        standin: StandIn, tmp_path: Path) -> None:
+    # An 8K model that writes at most 1,024 tokens: --reduce-max-tokens (8,192 by default)
+    # is sent as 1,024, so the notes may take 8,192 - 1,024 - 4,000 = 3,168 tokens; about
+    # 2,400 expected notes fit without a collapse round.
+    models = tmp_path / "models.toml"
+    models.write_text('[models."openai:gemma-8k"]\ncontext = 8192\nmax_output = 1024\n'
+                      'input = 0.1\noutput = 0.2\n')
+    source = tmp_path / "long.txt"
+    source.write_text("\n\n".join(f"Paragraph {i}. " + "The board met and talked. " * 60
+                                  for i in range(30)))
+    result = run_cli("summarize", source, "--map-model", "openai:gemma-8k", "--reduce-model",
+                     "openai:gemma-8k", "--models-file", models, "--chunk-tokens", "1500",
+                     "--dry-run", "--json", "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["plan"]
+    stages = {s["stage"]: s for s in plan["stages"]}
+    assert 1000 < stages["map"]["output_tokens"] < 3168  # the expected notes
+    assert "collapse" not in stages
+    assert stages["reduce"]["max_tokens"] == 1024

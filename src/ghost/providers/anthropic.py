@@ -50,7 +50,10 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
         ],
     }
     if request.system:
-        params["system"] = [_block(request.system, request.cache_system)]
+        # A plain string unless it carries a cache mark: some servers in front of other models
+        # (LiteLLM to llama.cpp) answer a list-form `system` with a 500.
+        params["system"] = ([_block(request.system, True)] if request.cache_system
+                            else request.system)
     # No temperature: the current Messages API (SDK 2.x) no longer takes one. Reproducibility
     # comes from ghost's response cache instead.
     return params
