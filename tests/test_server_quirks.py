@@ -85,15 +85,15 @@ def test_a_stream_that_stays_unfinished_fails_and_nothing_is_kept(
 
 
 def long_map_notes(provider: str, body: dict[str, Any]) -> str | None:
-    """Map replies of 200 tokens (the stand-in counts 4 characters a token)."""
-    return None if body.get("stream") else "- " + "The board met and noted much. " * 26
+    """Map replies of 600 tokens (the stand-in counts 4 characters a token)."""
+    return None if body.get("stream") else "- " + "The board met and noted much. " * 80
 
 
-@pytest.mark.parametrize("quirky", [Quirks(context=1300)], indirect=True)
+@pytest.mark.parametrize("quirky", [Quirks(context=1700)], indirect=True)
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_context_overflow_in_a_stream_fails_with_what_happened(
         quirky: StandIn, source: Path, tmp_path: Path, provider: str) -> None:
-    # The map prompts fit the server's 1,300 tokens; the notes they make for the reduce do
+    # The map prompts fit the server's 1,700 tokens; the notes they make for the reduce do
     # not. llama.cpp then sends an empty 200 stream, LiteLLM a reply that stopped on
     # `end_turn` with no text: neither is an empty summary.
     quirky.responder = long_map_notes

@@ -198,10 +198,11 @@ def call_timeout(sdk: Any, timeout: float, asked_tokens: int, streamed: bool) ->
     return sdk.Timeout(read, connect=min(CONNECT_TIMEOUT, timeout))
 
 
-def unfinished_stream(provider: str, model: str, chars: int) -> RetryableError:
+def unfinished_stream(provider: str, model: str, chars: int, *, empty: bool) -> RetryableError:
     """A reply stream that ended with no finish reason: it is not a reply, whatever it holds.
-    Sent once more (STREAM_TRIES in all), then the call fails; never kept, never written."""
-    if chars:
+    Sent once more (STREAM_TRIES in all), then the call fails; never kept, never written.
+    `empty`: nothing at all came (llama.cpp's answer to a prompt over its context window)."""
+    if not empty:
         what = (f"the reply stream stopped after {chars:,} characters with no finish reason "
                 "(the server cut it short; llama.cpp does when another request arrives)")
     else:

@@ -19,6 +19,9 @@ from ghost.tokens import count_tokens
 # Counted by ghost (no usage from the server), tokens may be off by a tokenizer's difference.
 LOWERED_SHARE = 0.9
 LOWERED_SHARE_COUNTED = 0.5
+# An empty reply to a prompt this long (or half the context the table gives) most likely
+# means the prompt did not fit: real windows are often smaller than a models file says.
+LARGE_PROMPT = 4096
 
 
 def prompt_tokens(info: ModelInfo, request: Request) -> int:
@@ -63,14 +66,19 @@ def cut_off_warning(stage: str, info: ModelInfo, sent: Request, completion: Comp
 
 def empty_reply(info: ModelInfo, request: Request, completion: Completion) -> ModelCallError:
     """The error for a reply with no text: what most likely happened, and what to change."""
+    counted = prompt_tokens(info, request)
     said = (f"{info.spec} gave an empty reply to a {request.stage} call (stop reason "
             f"'{completion.stop_reason or 'none'}')")
     if completion.truncated:
         why = ("; it used its whole max_tokens: for a model that thinks or reasons, raise its "
                "thinking_allowance in a models file")
+    elif counted > min(info.context // 2, LARGE_PROMPT):
+        why = (f"; it stopped before writing anything, as a server does when the prompt "
+               f"({counted:,} tokens counted) does not fit its context window: send less at "
+               "once (--chunk-tokens, --reduce-input-tokens) or give the model its real "
+               f"context in a models file (now {info.context:,})")
     else:
-        why = (f"; it stopped before writing anything, which most often means the prompt "
-               f"({prompt_tokens(info, request):,} tokens counted) did not fit the server's "
-               "context window: send less at once (--chunk-tokens, --reduce-input-tokens) or "
-               f"give the model its real context in a models file (now {info.context:,})")
+        why = (f"; it stopped before writing anything, though its prompt ({counted:,} tokens "
+               "counted) is small: the model had nothing to say to it (a system prompt may "
+               "help a small model)")
     return ModelCallError(said + why)

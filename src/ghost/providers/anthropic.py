@@ -129,11 +129,11 @@ class AnthropicModel:
             for event in stream:
                 started = started or event.type == "message_start"
             if not started:  # an empty stream: the SDK has no message to give
-                raise unfinished_stream(NAME, self.info.name, 0)
+                raise unfinished_stream(NAME, self.info.name, 0, empty=True)
             message = stream.get_final_message()
         if not message.stop_reason:  # it ended (message_stop) without a message_delta
             text = parse_message(message).text if isinstance(message.content, list) else ""
-            raise unfinished_stream(NAME, self.info.name, len(text))
+            raise unfinished_stream(NAME, self.info.name, len(text), empty=False)
         return message
 
     # Message Batches API: half price, results within 24 hours.
