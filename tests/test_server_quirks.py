@@ -121,6 +121,7 @@ def test_a_stream_without_usage_is_counted_and_marked_estimated(
     assert call["usage"]["estimated"] is True
     assert "~ counted by ghost: the server sent no usage for 1 calls" in result.stderr
     assert json.loads(result.stdout)["ledger"]["tokens_estimated"] is True
+    assert "\ntokens_estimated: true\n" in out.read_text()  # the front matter says so too
 
 
 def test_an_estimate_is_billed_with_a_margin() -> None:
