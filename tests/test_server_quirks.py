@@ -263,3 +263,18 @@ def test_the_notes_budget_leaves_room_for_the_output_really_sent(
     assert 1000 < stages["map"]["output_tokens"] < 3168  # the expected notes
     assert "collapse" not in stages
     assert stages["reduce"]["max_tokens"] == 1024
+
+
+@pytest.mark.parametrize("quirky", [Quirks(serial=True)], indirect=True)
+def test_a_server_that_computes_one_call_at_a_time_gets_no_call_twice(
+        quirky: StandIn, source: Path, tmp_path: Path) -> None:
+    # Each call takes 0.4 s and waits for those before it: eight at once would keep the last
+    # ones waiting 2.8 s and more, past their 2 s timeout, and send them again.
+    quirky.latency = 0.4
+    out = tmp_path / "s.md"
+    result = summarize(source, tmp_path / "cache", out, "openai", "--concurrency", "8",
+                       "--timeout", "2")
+    assert result.exit_code == 0, result.output
+    assert "retry" not in result.stderr  # no call timed out
+    bodies = [json.dumps(r.body, sort_keys=True) for r in quirky.requests]
+    assert len(bodies) == len(set(bodies)) == 11  # ten map calls and the reduce, each once

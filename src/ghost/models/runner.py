@@ -18,6 +18,7 @@ from ghost.cache import ResponseCache
 from ghost.errors import ModelCallError
 from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
+from ghost.models.capacity import Capacity
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
 from ghost.models.reply_checks import (
@@ -34,6 +35,8 @@ from ghost.models.retry import (
     retry_delay,
     wait_or_stop,
 )
+from ghost.privacy import is_local_endpoint
+from ghost.providers import IN_PROCESS
 from ghost.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -237,12 +240,22 @@ class Runner:
         """
         results: list[Completion | None] = [None] * len(requests)
         flight = _Flight()
+        # A server here or on the private network may compute one call at a time: learn
+        # how many it takes at once, so that none waits in its queue past its timeout.
+        gate = Capacity(self.concurrency, adaptive=stage.endpoint != IN_PROCESS
+                        and is_local_endpoint(stage.endpoint))
 
         def one(i: int) -> None:
+            behind = gate.enter(flight.halt)
+            if behind is None:
+                return  # stopped while waiting for room
             if not flight.board():
+                gate.leave(behind, None)
                 return  # stopped: calls not yet started return at once
+            started, took = time.monotonic(), None
             try:
                 results[i] = completion = self._call(stage, requests[i], flight.halt, {})
+                took = None if completion.cached else time.monotonic() - started
                 if on_done is not None:
                     on_done(i, completion)
             except BaseException as exc:
@@ -250,6 +263,7 @@ class Runner:
                 raise
             finally:
                 flight.land()
+                gate.leave(behind, took)
 
         workers = min(self.concurrency, max(1, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers)
