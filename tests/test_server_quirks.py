@@ -278,3 +278,36 @@ def test_a_server_that_computes_one_call_at_a_time_gets_no_call_twice(
     assert "retry" not in result.stderr  # no call timed out
     bodies = [json.dumps(r.body, sort_keys=True) for r in quirky.requests]
     assert len(bodies) == len(set(bodies)) == 11  # ten map calls and the reduce, each once
+
+
+def test_capacity_learns_a_serial_server_and_keeps_a_parallel_one_wide() -> None:
+    from ghost.models.capacity import Capacity
+
+    serial, parallel = Capacity(8, adaptive=True), Capacity(8, adaptive=True)
+    for _ in range(20):  # a call takes 1 s, plus 1 s for each one ahead of it (serial)
+        for behind in range(serial.limit):
+            serial.learn(behind, 1.0 + behind)
+        for behind in range(parallel.limit):
+            parallel.learn(behind, 1.0)
+        assert serial.limit <= 3
+    assert parallel.limit == 8
+    cloud = Capacity(8, adaptive=False)
+    cloud.learn(7, 60.0)
+    assert cloud.limit == 8  # a cloud API keeps the --concurrency it was given
+
+
+def test_a_streak_of_the_same_reply_ends_the_retries_and_a_new_reply_resets_it() -> None:
+    from ghost.models.protocol import RetryableError
+    from ghost.models.retry import Streak
+
+    def boom(words: str) -> RetryableError:
+        return RetryableError("HTTP 500", status=500, detail=words, same_as=words)
+
+    streak = Streak("openai:gemma")
+    assert streak.verdict(boom("a"), 1) is None and streak.verdict(boom("a"), 2) is None
+    assert streak.verdict(boom("b"), 3) is None  # another reply: a new streak
+    assert streak.verdict(boom("b"), 4) is None
+    assert "3 times with the same reply" in str(streak.verdict(boom("b"), 5))
+    busy = RetryableError("HTTP 529", status=529)  # overloaded: alike by nature, retried
+    patient = Streak("anthropic:claude")
+    assert all(patient.verdict(busy, n) is None for n in range(1, 10))
