@@ -195,7 +195,8 @@ def test_a_dialogue_does_not_depend_on_the_default_models(tmp_path: Path,
 def test_notes_too_long_for_the_reduce_model_are_condensed_by_the_map_model(
         tmp_path: Path, collapse: str | None, expected: str) -> None:
     small = tmp_path / "models.toml"
-    small.write_text('[models."fake:small"]\ncontext = 14000\nmax_output = 2000\n'
+    # Room for notes: 7,800 context - 2,000 output really sent - 4,000 for the prompt.
+    small.write_text('[models."fake:small"]\ncontext = 7800\nmax_output = 2000\n'
                      'input = 5.0\noutput = 25.0\n')
     path = episode(tmp_path / "ep.txt", "FACT-LONG " + "detail " * 60, minutes=40)
     opts = RunOptions(cache_dir=tmp_path / "cache", map_model="fake:cheap",

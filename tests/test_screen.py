@@ -32,7 +32,8 @@ def is_screen(body: dict[str, Any]) -> bool:
 
 
 def system_text(body: dict[str, Any]) -> str:
-    return "".join(b["text"] for b in body.get("system", []))
+    system = body.get("system", [])  # a plain string unless marked for the prompt cache
+    return system if isinstance(system, str) else "".join(b["text"] for b in system)
 
 
 def user_text(body: dict[str, Any]) -> str:

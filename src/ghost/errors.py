@@ -56,6 +56,11 @@ class CredentialsError(ModelCallError):
     exit_code = 2
 
 
+class UnreachableEndpoint(CredentialsError):
+    """A configured endpoint refuses connections (or its host name does not resolve): a
+    wrong base URL or a server that is not running, so it is a configuration error too."""
+
+
 class LockHeld(GhostError):
     """Another run holds the workspace lock."""
 

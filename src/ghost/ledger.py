@@ -17,6 +17,9 @@ from ghost.models.protocol import Usage
 # the framing of its messages.
 INPUT_SAFETY = 0.25
 FRAMING_TOKENS = 16
+# A call whose server sent no usage is billed what ghost counted (Usage.estimated), and the
+# budget holds this share more against it: another tokenizer may count more than ghost's.
+ESTIMATE_MARGIN = 0.25
 
 
 def worst_input_tokens(counted: int, calls: int = 1) -> int:
@@ -32,18 +35,23 @@ class StageTotals:
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     cost_known: bool = True
+    estimated: int = 0    # calls whose tokens ghost counted itself (the server sent none)
+    cut_off: int = 0      # calls whose reply stopped at its max_tokens
 
     def to_dict(self) -> dict[str, Any]:
         d = {"model": self.model, "calls": self.calls, "cached": self.cached, **asdict(self.usage)}
         d["cost_usd"] = round(self.cost, 6) if self.cost_known else None
+        d["estimated_calls"], d["cut_off_calls"] = self.estimated, self.cut_off
         return d
 
 
 def usage_cost(info: ModelInfo, usage: Usage, discount: float = 0.0) -> float | None:
+    """What `usage` costs; counted by ghost (`estimated`), with ESTIMATE_MARGIN on top."""
     if info.prices is None:
         return None
-    return info.prices.cost(usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
+    cost = info.prices.cost(usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
                             usage.cache_read_tokens, discount, usage.cache_write_1h_tokens)
+    return cost * (1.0 + ESTIMATE_MARGIN) if usage.estimated else cost
 
 
 class Ledger:
@@ -149,6 +157,7 @@ class Ledger:
             totals.cached += 1
             return None
         totals.calls += 1
+        totals.estimated += usage.estimated
         totals.usage = totals.usage + usage
         cost = usage_cost(info, usage, discount)
         if cost is None:
@@ -161,14 +170,27 @@ class Ledger:
         if cost and self.on_spend is not None:
             self.on_spend(cost)
 
+    def cut_off(self, stage: str) -> int:
+        """Count one more reply of `stage` cut off at its max_tokens; returns how many now."""
+        with self._lock:
+            totals = self.stages.setdefault(stage, StageTotals())
+            totals.cut_off += 1
+            return totals.cut_off
+
     @property
     def calls(self) -> int:
         return sum(s.calls for s in self.stages.values())
+
+    @property
+    def estimated(self) -> bool:
+        """Whether any figure is ghost's own count (a server sent no usage)."""
+        return any(s.estimated for s in self.stages.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": {k: v.to_dict() for k, v in self.stages.items()},
                 "total_cost_usd": round(self.spent, 6),
                 "cost_complete": all(s.cost_known for s in self.stages.values()),
+                "tokens_estimated": self.estimated,
                 "budget_usd": self.budget}
 
     def render(self) -> str:
@@ -178,12 +200,17 @@ class Ledger:
         for name, s in self.stages.items():
             u = s.usage
             cost = f"${s.cost:.4f}" if s.cost_known else "unknown"
-            rows.append((name, s.model, str(s.calls), str(s.cached), f"{u.input_tokens:,}",
-                         f"{u.output_tokens:,}", f"{u.cache_write_tokens:,}",
+            about = "~" if s.estimated else ""  # counted by ghost: the server sent no usage
+            rows.append((name, s.model, str(s.calls), str(s.cached), f"{about}{u.input_tokens:,}",
+                         f"{about}{u.output_tokens:,}", f"{u.cache_write_tokens:,}",
                          f"{u.cache_read_tokens:,}", cost))
         total = f"${self.spent:.4f}" + ("" if self.to_dict()["cost_complete"] else " + unknown")
         rows.append(("total", "", str(self.calls), "", "", "", "", "", total))
-        return format_table(rows)
+        table = format_table(rows)
+        if self.estimated:
+            table += ("\n~ counted by ghost: the server sent no usage for "
+                      f"{sum(s.estimated for s in self.stages.values())} calls")
+        return table
 
 
 def format_table(rows: Sequence[tuple[str, ...]]) -> str:

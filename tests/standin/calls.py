@@ -27,7 +27,8 @@ from .openai_wire import (
     validate_openai,
 )
 from .prompt import ANTHROPIC, JSON, OPENAI, Part, RequestError
-from .prompt_cache import AnthropicPromptCache, OpenAIPromptCache
+from .prompt_cache import AnthropicPromptCache, CacheUsage, OpenAIPromptCache
+from .quirks import Overflow, Quirks
 from .replies import (
     Reply,
     Shaped,
@@ -92,8 +93,10 @@ class ModelCalls:
         cache_min_tokens: int,
         openai_cache_min_tokens: int,
         bill: str = "usage",
+        quirks: Quirks | None = None,
     ) -> None:
         self.bill = validate_bill(bill)
+        self.quirks = quirks or Quirks()
         self._lock = lock
         self._marker = marker
         self._scripted: list[tuple[str, str | None]] = []
@@ -121,9 +124,16 @@ class ModelCalls:
             return error_reply(ANTHROPIC, 400, exc.message, rid), None
         if count_only:
             return json_reply(200, {"input_tokens": sum(p.tokens for p in parts)}), None
-        shaped, usage = self._generate(ANTHROPIC, body, parts, "standard", responder)
+        stream = body.get("stream") is True
+        try:
+            shaped, usage = self._generate(ANTHROPIC, body, parts, "standard", responder)
+        except Overflow as exc:
+            if not stream:
+                return error_reply(ANTHROPIC, 400, f"prompt is too long: {exc}", rid), None
+            shaped = Shaped("", "end", None, 0)  # what LiteLLM made of llama.cpp's overflow
+            usage = anthropic_usage(CacheUsage(exc.prompt_tokens), 0)
         msg_id = new_id("msg_")
-        if body.get("stream") is True:
+        if stream:
             return StreamReply(anthropic_events(msg_id, body["model"], shaped, usage)), shaped.text
         reply = json_reply(200, anthropic_message(msg_id, body["model"], shaped, usage))
         return reply, shaped.text
@@ -136,11 +146,18 @@ class ModelCalls:
             parts = validate_openai(body)
         except RequestError as exc:
             return error_reply(OPENAI, 400, exc.message, rid, exc.param), None
-        shaped, usage = self._generate(OPENAI, body, parts, "default", responder)
+        stream = body.get("stream") is True
+        try:
+            shaped, usage = self._generate(OPENAI, body, parts, "default", responder)
+        except Overflow as exc:  # llama.cpp: a 400, or in a stream a 200 with nothing in it
+            if stream:
+                return StreamReply([]), None
+            return error_reply(OPENAI, 400, exc.message, rid, "messages"), None
         cid = new_id("chatcmpl-")
-        if body.get("stream") is True:
+        if stream:
             options = body.get("stream_options") or {}
-            include = isinstance(options, dict) and options.get("include_usage") is True
+            include = isinstance(options, dict) and options.get("include_usage") is True \
+                and self.quirks.stream_usage
             events = openai_events(cid, body["model"], shaped, usage, include)
             return StreamReply(events), shaped.text
         return json_reply(200, openai_completion(cid, body["model"], shaped, usage)), shaped.text
@@ -161,7 +178,11 @@ class ModelCalls:
                 if provider == ANTHROPIC
                 else openai_error(400, "stream is not supported in batches", "stream")
             )
-        shaped, usage = self._generate(provider, body, parts, "batch", responder)
+        try:
+            shaped, usage = self._generate(provider, body, parts, "batch", responder)
+        except Overflow as exc:
+            return 400, (anthropic_error(400, exc.message) if provider == ANTHROPIC
+                         else openai_error(400, exc.message, "messages"))
         if provider == ANTHROPIC:
             return 200, anthropic_message(new_id("msg_"), body["model"], shaped, usage)
         return 200, openai_completion(new_id("chatcmpl-"), body["model"], shaped, usage)
@@ -177,13 +198,18 @@ class ModelCalls:
     def _generate(
         self, provider: str, body: JSON, parts: list[Part], tier: str, responder: Responder | None
     ) -> tuple[Shaped, JSON]:
+        prompt_tokens = sum(p.tokens for p in parts)
+        limit = max_tokens_of(provider, body)
+        if self.quirks.overflows(prompt_tokens):
+            raise Overflow(self.quirks.context or 0, prompt_tokens, limit)
+        fitted = self.quirks.fitted(limit, prompt_tokens)
         text = self._take_scripted(provider)
         if text is None and responder is not None:
             answer = responder(provider, body)
             text = answer if isinstance(answer, str) else None
         if text is None:
             text = default_reply(parts, self._marker)
-        shaped = shape_reply(text, max_tokens_of(provider, body), stop_sequences_of(provider, body))
+        shaped = shape_reply(text, fitted, stop_sequences_of(provider, body))
         if self.bill == "max_tokens":
             shaped.billed = asked_tokens(provider, body)
         output = shaped.billed if shaped.billed is not None else shaped.output_tokens

@@ -29,6 +29,9 @@ FAULT_KINDS = {
     "cut_mid_stream": "stream",    # some events, then the socket closes (FIN): incomplete chunks
     "stall_mid_stream": "stream",  # some events, then nothing until a deadline, then a FIN
     "stream_error": "stream",      # some events, then an error event (Anthropic) / chunk (OpenAI)
+    "empty_stream": "stream",      # a 200 whose stream holds nothing: llama.cpp's overflow
+    "unfinished_stream": "stream",  # some events, then the stream's end (`[DONE]`,
+    #                                 message_stop) with no finish reason: llama.cpp interrupted
     "truncated_json": "json",      # 200 with the first half of the JSON body (Content-Length fits)
     "empty_200": "json",           # 200 with an empty body
     "hang": "any",                 # read the request, send nothing until a deadline, hang up
@@ -36,6 +39,11 @@ FAULT_KINDS = {
 ERROR_MESSAGES = {"overloaded_error": "Overloaded", "api_error": "Internal server error",
                   "rate_limit_error": "Rate limited", "invalid_request_error": "Invalid request"}
 MAX_HANG_SECONDS = 60.0
+# Faults whose stream ends as a whole HTTP reply would (the last chunk sent).
+ENDED_STREAMS = frozenset({"stream_error", "empty_stream", "unfinished_stream"})
+# The last event of a stream, by provider (OpenAI's, Anthropic's), without what comes before.
+STREAM_END = (b"data: [DONE]\n\n",
+              b'event: message_stop\ndata: {"type": "message_stop"}\n\n')
 
 
 @dataclass
@@ -117,14 +125,18 @@ def send_faulty(h: StandInHandler, provider: str, reply: Reply | StreamReply, fa
         h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
-        events = reply.events[: max(0, fault.after_events)]
+        events = reply.events[: max(0, fault.after_events)] if fault.kind != "empty_stream" else []
         out = b"".join(_chunk(e) for e in events)
         if fault.kind == "stream_error":
-            out += _chunk(error_event(provider, fault.error_type)) + b"0\r\n\r\n"
+            out += _chunk(error_event(provider, fault.error_type))
+        if fault.kind == "unfinished_stream":
+            out += _chunk(STREAM_END[provider == ANTHROPIC])
+        if fault.kind in ENDED_STREAMS:
+            out += b"0\r\n\r\n"
         h.wfile.write(out)
         if fault.kind == "stall_mid_stream":
             stopping.wait(min(fault.hang_seconds, MAX_HANG_SECONDS))
-        if fault.kind != "stream_error":
+        if fault.kind not in ENDED_STREAMS:
             _hang_up(conn, reset=fault.kind == "reset_mid_stream")
         return
     body = b"" if fault.kind == "empty_200" else reply.body[: len(reply.body) // 2]

@@ -20,6 +20,7 @@ from .errors import Faults, error_reply, fault_reply
 from .faults import Fault, Injections, send_faulty
 from .http_server import Listener, StandInHandler
 from .prompt import ANTHROPIC, JSON, OPENAI
+from .quirks import Quirks
 from .records import RecordedRequest, redact
 from .replies import DEFAULT_MARKER, Reply, StreamReply, json_reply, new_id
 
@@ -69,6 +70,8 @@ class StandIn:
             reply (direct, streamed or batched) bills its request's whole max_tokens as
             output (Anthropic: as sent, thinking included; OpenAI: max_completion_tokens or
             max_tokens), input as usual: the worst case a budget must survive.
+        quirks: how a real compatible server differs (`quirks.Quirks`: a small context
+            window, streams without usage, one request at a time).
         host, port: where to listen (port 0: any free port).
     """
 
@@ -83,6 +86,7 @@ class StandIn:
         batch_ready_after: float = 0.0,
         batch_auto_finish: bool = True,
         bill: str = "usage",
+        quirks: Quirks | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -104,7 +108,10 @@ class StandIn:
             cache_min_tokens,
             openai_cache_min_tokens,
             bill,
+            quirks,
         )
+        # A serial server computes (and sends) one reply at a time.
+        self._turn = threading.Lock() if quirks is not None and quirks.serial else None
         self._batches = BatchStore(self._batch_generate)
         self._listener: Listener | None = None
 
@@ -298,13 +305,13 @@ class StandIn:
         )
         with self._lock:
             self._records.append(record)
+        if self._turn is not None:
+            self._turn.acquire()
         if self.latency > 0:
             time.sleep(self.latency)
         rid = new_id("req_")
         try:
-            reply = self._respond(
-                provider, method, path, body, bad_json, raw, content_type, h, record, rid
-            )
+            reply = self._respond(provider, method, path, body, bad_json, raw, h, record, rid)
         except Exception as exc:  # a bug here, or in a responder: answer 500, don't hang up
             logger.exception("stand-in: error while answering %s %s", method, path)
             reply = error_reply(provider, 500, f"stand-in error: {exc!r}", rid)
@@ -329,25 +336,17 @@ class StandIn:
             else:
                 h.send_stream(reply, done)
         finally:
+            if self._turn is not None:
+                self._turn.release()
             if record.finished is None:
                 done()
             ms = ((record.finished or record.started) - record.started) * 1000
             logger.info("%s %s %s -> %d%s (%.0f ms)", provider, method, path, status,
                         " stream" if record.stream else "", ms)
 
-    def _respond(
-        self,
-        provider: str,
-        method: str,
-        path: str,
-        body: Any,
-        bad_json: bool,
-        raw: bytes,
-        content_type: str,
-        h: StandInHandler,
-        record: RecordedRequest,
-        rid: str,
-    ) -> Reply | StreamReply:
+    def _respond(self, provider: str, method: str, path: str, body: Any, bad_json: bool,
+                 raw: bytes, h: StandInHandler, record: RecordedRequest,
+                 rid: str) -> Reply | StreamReply:
         route = _MODEL_ROUTES.get((method, path))
         if route is None and not path.startswith(_BATCH_PREFIXES):
             hint = ""
@@ -379,7 +378,8 @@ class StandIn:
             record.reply = text
             return answer
         with self._lock:
-            reply = self._batches.handle(method, path, body, raw, content_type, self._base_url(h),
+            kind = h.headers.get("Content-Type", "")
+            reply = self._batches.handle(method, path, body, raw, kind, self._base_url(h),
                                          self.batch_ready_after, self.batch_auto_finish)
         if reply is None:
             return error_reply(provider, 404, f"stand-in has no route {method} {path}", rid)

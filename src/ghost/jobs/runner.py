@@ -176,5 +176,7 @@ def front_matter(session: Session, plan: Plan | None) -> dict[str, Any]:
         "calls": ledger.calls,
         "input_tokens": sum(s.usage.prompt_tokens for s in ledger.stages.values()),
         "output_tokens": sum(s.usage.output_tokens for s in ledger.stages.values()),
+        # ghost's own count where a server sent no usage (llama.cpp's streams)
+        **({"tokens_estimated": True} if ledger.estimated else {}),
         "cost_usd": round(ledger.spent, 4),
     }

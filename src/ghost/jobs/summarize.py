@@ -53,8 +53,10 @@ class SummaryResult:
 
 
 def reduce_input_budget(info: ModelInfo, session: Session) -> int:
+    """The notes the reduce call may take: its context, less the output it is really sent
+    (--reduce-max-tokens capped at the model's max_output, plus any thinking allowance)."""
     opts = session.options
-    room = info.context - opts.reduce_max_tokens - INSTRUCTION_ROOM
+    room = info.context - info.asked_output(session.max_tokens("reduce")) - INSTRUCTION_ROOM
     return max(1000, min(room, opts.reduce_input_tokens or room))
 
 

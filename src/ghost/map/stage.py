@@ -84,7 +84,7 @@ def plan_notes(session: Session, sources: Source | Sequence[Source], requests: l
     info = session.info("map")
     tokens_in = sum(count_tokens(r.system + r.messages[0].text, info.tokenizer, info.token_margin)
                     for r in requests)
-    notes = sum(expected_notes_tokens(c.tokens, session.options.map_max_tokens)
+    notes = sum(expected_notes_tokens(c.tokens, session.max_tokens("map"))
                 for s in as_list(sources) for c in s.chunks)
     cached = sum(session.is_cached(info, r.digest()) for r in requests)
     discount = info.batch_discount if session.options.batch else 0.0

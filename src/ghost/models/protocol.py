@@ -79,20 +79,30 @@ class Request:
 
 @dataclass
 class Usage:
-    """Token counts normalised across providers: `input_tokens` excludes cache reads and writes."""
+    """Token counts normalised across providers: `input_tokens` excludes cache reads and writes.
+
+    `estimated`: ghost counted them itself, because the server sent none (llama.cpp's streams
+    do not): a sum is estimated when any of its parts is."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, those kept for an hour (dearer)
+    estimated: bool = False  # counted by ghost: the server sent no usage
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.input_tokens + other.input_tokens,
                      self.output_tokens + other.output_tokens,
                      self.cache_write_tokens + other.cache_write_tokens,
                      self.cache_read_tokens + other.cache_read_tokens,
-                     self.cache_write_1h_tokens + other.cache_write_1h_tokens)
+                     self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+                     self.estimated or other.estimated)
+
+    @property
+    def reported(self) -> bool:
+        """Whether the server said what the call used (any count at all)."""
+        return bool(self.prompt_tokens or self.output_tokens)
 
     @property
     def prompt_tokens(self) -> int:
@@ -129,12 +139,24 @@ TRUNCATED = frozenset({"max_tokens", "length"})
 
 
 class RetryableError(Exception):
-    """A transient provider failure (429, 529, 5xx, connection). `retry_after` is in seconds."""
+    """A transient provider failure (429, 529, 5xx, connection). `retry_after` is in seconds.
 
-    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None):
+    `detail` is the server's own explanation (redacted), for the line that ends the retries.
+    A fault that only deserves a few tries says so: `tries` (in all) and `final`, the error
+    raised once they are spent. `same_as` is the fault's reply, word for word (a 5xx body):
+    a reply that comes back identical try after try is no passing fault (see retry.Streak).
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None,
+                 *, detail: str = "", tries: int | None = None, final: Exception | None = None,
+                 same_as: str = ""):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.detail = detail
+        self.tries = tries
+        self.final = final
+        self.same_as = same_as
 
 
 class Model(Protocol):

@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable
 
 from ghost.errors import ModelCallError
+from ghost.models.protocol import RetryableError
 
 MAX_BACKOFF = 120.0
 RETRY_FLOOR = 0.1  # the least wait before try n+1 is this × 2**(n-1), whatever retry-after says
+SAME_REPLY_TRIES = 3  # tries that got the same 5xx body word for word: the server means it
 
 
 class CallStopped(ModelCallError):
@@ -60,3 +62,34 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 
 def backoff(attempt: int) -> float:
     return min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1)) * (0.75 + random.random() * 0.5)
+
+
+class Streak:
+    """The faults of one call, try after try: whether to give up before patience runs out.
+
+    >>> streak = Streak("openai:gemma")
+    >>> boom = RetryableError("openai gemma: HTTP 500", status=500, detail="system must be a "
+    ...                       "string", same_as='{"error": "system must be a string"}')
+    >>> streak.verdict(boom, 1) is None and streak.verdict(boom, 2) is None
+    True
+    >>> str(streak.verdict(boom, 3)).endswith("3 times with the same reply, so no passing "
+    ...                                      "fault: system must be a string")
+    True
+    """
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self._last = ""
+        self._repeats = 0
+
+    def verdict(self, fault: RetryableError, attempt: int) -> Exception | None:
+        """The error to stop with after `attempt` tries ended in `fault`, or None: try again."""
+        if fault.tries is not None and attempt >= fault.tries:
+            return fault.final or ModelCallError(f"{self.spec}: {fault} ({attempt} tries)")
+        same = bool(fault.same_as) and fault.same_as == self._last
+        self._repeats = self._repeats + 1 if same else 1
+        self._last = fault.same_as
+        if fault.same_as and self._repeats >= SAME_REPLY_TRIES:
+            return ModelCallError(f"{self.spec}: {fault}, {self._repeats} times with the same "
+                                  f"reply, so no passing fault: {fault.detail or fault.same_as}")
+        return None

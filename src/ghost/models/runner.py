@@ -18,9 +18,25 @@ from ghost.cache import ResponseCache
 from ghost.errors import ModelCallError
 from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
+from ghost.models.capacity import Capacity
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
-from ghost.models.retry import MAX_BACKOFF, CallStopped, PauseGate, retry_delay, wait_or_stop
+from ghost.models.reply_checks import (
+    cut_off_warning,
+    empty_reply,
+    prompt_tokens,
+    with_counted_usage,
+)
+from ghost.models.retry import (
+    MAX_BACKOFF,
+    CallStopped,
+    PauseGate,
+    Streak,
+    retry_delay,
+    wait_or_stop,
+)
+from ghost.privacy import is_local_endpoint
+from ghost.providers import IN_PROCESS
 from ghost.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -44,12 +60,6 @@ class Stage:
 def call_key(info: ModelInfo, request_digest: str) -> str:
     """The response-cache key of one call: provider, model (and file identity), request."""
     return ResponseCache.key(info.provider, info.cache_name, request_digest)
-
-
-def prompt_tokens(info: ModelInfo, request: Request) -> int:
-    """The request's input tokens as ghost counts them (the model's tokenizer and margin)."""
-    text = request.system + "".join(m.text for m in request.messages)
-    return count_tokens(text, info.tokenizer, info.token_margin)
 
 
 def writes_cache(info: ModelInfo, request: Request) -> bool:
@@ -174,7 +184,7 @@ class Runner:
                 self.ledger.release(reserve)
                 return replace(hit, clamped_to=sent.max_tokens)
         try:
-            completion = self._with_retries(stage, sent, stop)
+            completion = with_counted_usage(info, sent, self._with_retries(stage, sent, stop))
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
             if isinstance(billed, Usage):  # an unusable reply is still paid for
@@ -194,13 +204,21 @@ class Runner:
             completion = replace(completion, clamped_to=sent.max_tokens)
         self._note(stage, sent, key, completion, manifest_extra)
         if not completion.text.strip():  # billed (it is in the ledger) but no answer
-            raise ModelCallError(
-                f"{info.spec} gave an empty reply to a {request.stage} call (stop reason "
-                f"'{completion.stop_reason or 'none'}')" + (
-                    "; it used its whole max_tokens: for a model that thinks or reasons, "
-                    "raise its thinking_allowance in a models file" if completion.truncated
-                    else ""))
+            raise empty_reply(info, request, completion)
+        if not whole:
+            self._cut_off(stage, sent, completion)
         return completion
+
+    def _cut_off(self, stage: Stage, sent: Request, completion: Completion) -> None:
+        """Count a reply cut off at its limit; the first of each stage is a warning line and
+        a manifest entry (a call's entry has its stop reason in any case)."""
+        if self.ledger.cut_off(sent.stage) > 1:
+            return
+        line = cut_off_warning(sent.stage, stage.info, sent, completion)
+        log.warning("%s", line)
+        if self.manifest is not None:
+            self.manifest.record("warnings", {"stage": sent.stage, "model": stage.info.spec,
+                                              "warning": line})
 
     def _cached(self, stage: Stage, request: Request, key: str,
                 manifest_extra: dict[str, object]) -> Completion | None:
@@ -222,12 +240,22 @@ class Runner:
         """
         results: list[Completion | None] = [None] * len(requests)
         flight = _Flight()
+        # A server here or on the private network may compute one call at a time: learn
+        # how many it takes at once, so that none waits in its queue past its timeout.
+        gate = Capacity(self.concurrency, adaptive=stage.endpoint != IN_PROCESS
+                        and is_local_endpoint(stage.endpoint))
 
         def one(i: int) -> None:
+            behind = gate.enter(flight.halt)
+            if behind is None:
+                return  # stopped while waiting for room
             if not flight.board():
+                gate.leave(behind, None)
                 return  # stopped: calls not yet started return at once
+            started, took = time.monotonic(), None
             try:
                 results[i] = completion = self._call(stage, requests[i], flight.halt, {})
+                took = None if completion.cached else time.monotonic() - started
                 if on_done is not None:
                     on_done(i, completion)
             except BaseException as exc:
@@ -235,6 +263,7 @@ class Runner:
                 raise
             finally:
                 flight.land()
+                gate.leave(behind, took)
 
         workers = min(self.concurrency, max(1, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers)
@@ -277,6 +306,7 @@ class Runner:
     def _with_retries(self, stage: Stage, request: Request,
                       stop: threading.Event | None = None) -> Completion:
         waited, attempt = 0.0, 0
+        streak = Streak(stage.info.spec)
         while True:
             pause = self._gate.remaining()
             if pause:
@@ -286,12 +316,16 @@ class Runner:
                 return stage.model.complete(request)
             except RetryableError as exc:
                 attempt += 1
+                verdict = streak.verdict(exc, attempt)
+                if verdict is not None:
+                    raise verdict from None
                 delay = retry_delay(attempt, exc.retry_after)
                 if waited + delay > self.patience:
+                    said = f": {exc.detail}" if exc.detail else ""
                     raise ModelCallError(
                         f"{stage.info.spec}: still failing after {attempt} tries and "
-                        f"{waited:.0f}s of waiting ({exc}); try again later or raise --patience"
-                    ) from None
+                        f"{waited:.0f}s of waiting ({exc}{said}); try again later or raise "
+                        "--patience") from None
                 log.warning("%s: %s; retry %d in %.1fs", stage.name, exc, attempt, delay)
                 if exc.status == 429:
                     self._gate.pause(delay)  # everyone waits; this call sleeps at the loop top
@@ -305,7 +339,8 @@ class Runner:
             self.manifest.add_call(stage=request.stage, spec=stage.info.spec,
                                    endpoint=stage.endpoint, request=request, cache_key=key,
                                    cached=completion.cached, usage=completion.usage,
-                                   response_chars=len(completion.text), **extra)
+                                   response_chars=len(completion.text),
+                                   stop_reason=completion.stop_reason, **extra)
 
 
 class _Flight:

@@ -18,6 +18,7 @@ from ghost.models.errors_map import (
     call_timeout,
     malformed,
     translated_errors,
+    unfinished_stream,
 )
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
@@ -50,7 +51,10 @@ def build_params(info: ModelInfo, request: Request) -> dict[str, Any]:
         ],
     }
     if request.system:
-        params["system"] = [_block(request.system, request.cache_system)]
+        # A plain string unless it carries a cache mark: some servers in front of other models
+        # (LiteLLM to llama.cpp) answer a list-form `system` with a 500.
+        params["system"] = ([_block(request.system, True)] if request.cache_system
+                            else request.system)
     # No temperature: the current Messages API (SDK 2.x) no longer takes one. Reproducibility
     # comes from ghost's response cache instead.
     return params
@@ -106,8 +110,7 @@ class AnthropicModel:
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
             if streamed:
-                with self._client.messages.stream(**params, timeout=timeout) as stream:
-                    message = stream.get_final_message()
+                message = self._stream(params, timeout)
             else:
                 message = self._client.messages.create(**params, timeout=timeout)
         if not isinstance(getattr(message, "content", None), list) or \
@@ -121,6 +124,20 @@ class AnthropicModel:
                 f"wrote no answer; raise thinking_allowance for it in the models table",
                 usage=completion.usage)
         return completion
+
+    def _stream(self, params: dict[str, Any], timeout: Any) -> Any:
+        """The final Message of a streamed call, which must have ended with a stop reason."""
+        with self._client.messages.stream(**params, timeout=timeout) as stream:
+            started = False
+            for event in stream:
+                started = started or event.type == "message_start"
+            if not started:  # an empty stream: the SDK has no message to give
+                raise unfinished_stream(NAME, self.info.name, 0, empty=True)
+            message = stream.get_final_message()
+        if not message.stop_reason:  # it ended (message_stop) without a message_delta
+            text = parse_message(message).text if isinstance(message.content, list) else ""
+            raise unfinished_stream(NAME, self.info.name, len(text), empty=False)
+        return message
 
     # Message Batches API: half price, results within 24 hours.
     # A batch has no metadata: `tag` is not sent, and find_batch matches by custom ids.

@@ -14,6 +14,7 @@ from ghost.models.errors_map import (
     call_timeout,
     malformed,
     translated_errors,
+    unfinished_stream,
 )
 from ghost.models.keys import Endpoint
 from ghost.models.protocol import Completion, Model, Request, Usage
@@ -133,10 +134,11 @@ class OpenAIModel:
 
     def _stream(self, params: dict[str, Any], timeout: Any) -> Completion:
         pieces: list[str] = []
-        usage, model, finish = Usage(), params["model"], ""
+        usage, model, finish, chunks = Usage(), params["model"], "", 0
         stream = self._client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}, timeout=timeout)
         for chunk in stream:
+            chunks += 1
             model = chunk.model or model
             if chunk.usage is not None:
                 usage = parse_usage(chunk.usage)
@@ -145,7 +147,10 @@ class OpenAIModel:
                     pieces.append(choice.delta.content)
                 if choice.finish_reason:
                     finish = choice.finish_reason
-        return Completion("".join(pieces), usage, model, finish)
+        text = "".join(pieces)
+        if not finish:  # cut short (an interrupted llama.cpp stream ends with a bare [DONE])
+            raise unfinished_stream(NAME, self.info.name, len(text), empty=not chunks)
+        return Completion(text, usage, model, finish)
 
 
 class OpenAIProvider(Provider):

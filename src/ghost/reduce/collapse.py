@@ -32,7 +32,8 @@ def condense(session: Session, notes: Sequence[Notes], *, title: str,
     stage = session.stage("collapse")
     info, target = stage.info, session.info("reduce")
     max_tokens = session.max_tokens("collapse")
-    group = min(budget, info.context - max_tokens - GROUP_ROOM, LARGEST_GROUP)
+    # The output each call is really sent (with any thinking allowance) shares the context.
+    group = min(budget, info.context - info.asked_output(max_tokens) - GROUP_ROOM, LARGEST_GROUP)
     return collapse_notes(session.runner, stage, notes, session.templates, title=title,
                           budget=budget, count_tokens=counter_for(target.tokenizer,
                                                                   target.token_margin),
