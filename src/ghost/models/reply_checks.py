@@ -39,7 +39,7 @@ def with_counted_usage(info: ModelInfo, request: Request, completion: Completion
     >>> ask = Request("Be brief.", (Message.user("Say hello."),))
     >>> with_counted_usage(info, ask, Completion("Hello there.")).usage
     Usage(input_tokens=6, output_tokens=3, cache_write_tokens=0, cache_read_tokens=0, \
-estimated=True)
+cache_write_1h_tokens=0, estimated=True)
     """
     if completion.cached or completion.usage.reported:
         return completion

@@ -8,6 +8,7 @@ so the table's `thinking_allowance` is added to the max_tokens each request asks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -92,14 +93,20 @@ def _thought(message: Any) -> bool:
 class AnthropicModel:
     def __init__(self, info: ModelInfo, endpoint: Endpoint,
                  timeout: float = DEFAULT_CALL_TIMEOUT):
-        import anthropic
-
         self.info = info
         self.spec = info.spec
         self.endpoint = endpoint
         self.timeout = timeout
-        self._client = anthropic.Anthropic(api_key=endpoint.api_key, base_url=endpoint.base_url,
-                                           max_retries=0, timeout=timeout)
+
+    @functools.cached_property
+    def _client(self) -> Any:
+        """The SDK client, made on the first call: a run answered from ghost's cache never
+        loads the SDK (over a second of imports)."""
+        import anthropic
+
+        return anthropic.Anthropic(api_key=self.endpoint.api_key,
+                                   base_url=self.endpoint.base_url, max_retries=0,
+                                   timeout=self.timeout)
 
     def complete(self, request: Request) -> Completion:
         import anthropic

@@ -3,6 +3,7 @@ llama.cpp server) given by --base-url, through the official `openai` SDK."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from types import SimpleNamespace
@@ -57,15 +58,21 @@ def parse_usage(u: Any) -> Usage:
 class OpenAIModel:
     def __init__(self, info: ModelInfo, endpoint: Endpoint,
                  timeout: float = DEFAULT_CALL_TIMEOUT):
-        import openai
-
         self.info = info
         self.spec = info.spec
         self.endpoint = endpoint
         self.timeout = timeout
         self._compat = bool(endpoint.base_url) and "api.openai.com" not in (endpoint.base_url or "")
-        self._client = openai.OpenAI(api_key=endpoint.api_key, base_url=endpoint.base_url,
-                                     max_retries=0, timeout=timeout)
+
+    @functools.cached_property
+    def _client(self) -> Any:
+        """The SDK client, made on the first call: a run answered from ghost's cache never
+        loads the SDK (over a second of imports)."""
+        import openai
+
+        return openai.OpenAI(api_key=self.endpoint.api_key,
+                             base_url=self.endpoint.base_url, max_retries=0,
+                             timeout=self.timeout)
 
     def complete(self, request: Request) -> Completion:
         import openai
