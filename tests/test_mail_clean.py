@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ghost.ingest.mail.clean import clean_body
 from ghost.ingest.mail.html import html_to_text
 
@@ -153,3 +155,10 @@ def test_forwards_doctest() -> None:
     from ghost.ingest.mail import forwards
 
     assert doctest.testmod(forwards).failed == 0
+
+
+def test_a_forward_dated_in_an_unknown_zone_warns_nothing(recwarn: pytest.WarningsRecorder) -> None:
+    from ghost.ingest.mail.forwards import _iso
+
+    assert _iso("Mon, Feb 3, 2025 at 9:15 AM PST") == "2025-02-03 09:15"  # the clock as written
+    assert not [w for w in recwarn if "tzname" in str(w.message)]

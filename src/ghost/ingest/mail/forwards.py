@@ -25,6 +25,7 @@ the quoted history, which the thread already holds, and clean.py cuts it.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -139,7 +140,9 @@ def _iso(value: str) -> str:
 
         try:
             written = _GMT_OFFSET.sub(_offset, value.replace(" at ", " "))
-            when = date_parser.parse(written, fuzzy=True)
+            with warnings.catch_warnings():  # "PST" and friends: read as the clock written
+                warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+                when = date_parser.parse(written, fuzzy=True)
         except (ValueError, OverflowError, TypeError):
             return value[:60]
     if when.tzinfo is not None:
