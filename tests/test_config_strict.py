@@ -175,7 +175,7 @@ def test_the_init_example_loads_as_written(tmp_path: Path, monkeypatch) -> None:
     assert (config.map_model, config.reduce_model, config.base_url) == (
         "anthropic:claude-haiku-4-5", "anthropic:claude-opus-5-5", None)
     assert (config.budget_per_run, config.budget_per_month) == (2.0, 20.0)
-    assert (config.batch, config.concurrency, config.chunk_tokens) == (False, 8, 4000)
+    assert (config.batch, config.concurrency, config.chunk_tokens) == (False, 32, 4000)
     assert config.cache_dir == tmp_path / "cache"
     (tmp_path / "episodes").mkdir()
     status = run_cli("status")

@@ -143,9 +143,9 @@ def test_essay(server: str, tmp_path: Path) -> None:
     transcript.write_text(MINUTES)
     result = ghost(server, tmp_path, "essay", "--samples", samples, "--transcript", transcript,
                    "--map-model", "openai:gemma", "--reduce-model", "openai:gemma",
-                   "--words", "30", "--samples-budget", "200", "-o", out)
+                   "--words", "30", "--samples-budget", "200", "--read", "notes", "-o", out)
     assert_written_or_cut_off(result, out, "essay")
-    assert_served(server, tmp_path, {"map", "essay"})
+    assert_served(server, tmp_path, {"map", "essay"})  # notes: the map stage runs here too
 
 
 def test_dialogue(server: str, tmp_path: Path) -> None:

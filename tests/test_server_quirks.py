@@ -283,7 +283,7 @@ def test_a_server_that_computes_one_call_at_a_time_gets_no_call_twice(
 def test_capacity_learns_a_serial_server_and_keeps_a_parallel_one_wide() -> None:
     from ghost.models.capacity import Capacity
 
-    serial, parallel = Capacity(8, adaptive=True), Capacity(8, adaptive=True)
+    serial, parallel = Capacity(8, local=True), Capacity(8, local=True)
     for _ in range(20):  # a call takes 1 s, plus 1 s for each one ahead of it (serial)
         for behind in range(serial.limit):
             serial.learn(behind, 1.0 + behind)
@@ -291,7 +291,7 @@ def test_capacity_learns_a_serial_server_and_keeps_a_parallel_one_wide() -> None
             parallel.learn(behind, 1.0)
         assert serial.limit <= 3
     assert parallel.limit == 8
-    cloud = Capacity(8, adaptive=False)
+    cloud = Capacity(8, local=False)
     cloud.learn(7, 60.0)
     assert cloud.limit == 8  # a cloud API keeps the --concurrency it was given
 

@@ -51,6 +51,7 @@ class Listener:
 class StandInServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 refuses connections a real API would take
     standin: Host
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

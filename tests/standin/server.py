@@ -21,6 +21,7 @@ from .faults import Fault, Injections, send_faulty
 from .http_server import Listener, StandInHandler
 from .prompt import ANTHROPIC, JSON, OPENAI
 from .quirks import Quirks
+from .ratelimit import RateLimit
 from .records import RecordedRequest, redact
 from .replies import DEFAULT_MARKER, Reply, StreamReply, json_reply, new_id
 
@@ -72,6 +73,8 @@ class StandIn:
             max_tokens), input as usual: the worst case a budget must survive.
         quirks: how a real compatible server differs (`quirks.Quirks`: a small context
             window, streams without usage, one request at a time).
+        rate_limit: an account's request limit (`ratelimit.RateLimit`): 429s past it, and
+            the rate-limit headers on every model reply.
         host, port: where to listen (port 0: any free port).
     """
 
@@ -87,12 +90,14 @@ class StandIn:
         batch_auto_finish: bool = True,
         bill: str = "usage",
         quirks: Quirks | None = None,
+        rate_limit: RateLimit | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.latency = latency
         """Seconds each request sleeps before its reply (requests run concurrently)."""
         self.responder = responder
+        self.rate_limit = rate_limit
         self.batch_ready_after = batch_ready_after
         self.batch_auto_finish = batch_auto_finish
         self.host = host
@@ -369,14 +374,17 @@ class StandIn:
             return fault_reply(provider, fault[0], fault[1], rid, fault[2])
         if bad_json:
             return error_reply(provider, 400, "The request body is not valid JSON.", rid)
-        if route is not None:
-            if route == "chat":
-                answer, text = self._calls.chat(body, rid, self.responder)
-            else:
-                count = route == "count_tokens"
-                answer, text = self._calls.messages(body, rid, self.responder, count_only=count)
-            record.reply = text
+        if route is not None and self.rate_limit is not None:
+            allowed, limits = self.rate_limit.take(provider)
+            if not allowed:
+                refused = error_reply(provider, 429, "Rate limited (stand-in)", rid)
+                refused.headers.extend(limits)
+                return refused
+            answer = self._answer(route, body, rid, record)
+            answer.headers.extend(limits)
             return answer
+        if route is not None:
+            return self._answer(route, body, rid, record)
         with self._lock:
             kind = h.headers.get("Content-Type", "")
             reply = self._batches.handle(method, path, body, raw, kind, self._base_url(h),
@@ -384,6 +392,16 @@ class StandIn:
         if reply is None:
             return error_reply(provider, 404, f"stand-in has no route {method} {path}", rid)
         return reply
+
+    def _answer(self, route: str, body: Any, rid: str,
+                record: RecordedRequest) -> Reply | StreamReply:
+        if route == "chat":
+            answer, text = self._calls.chat(body, rid, self.responder)
+        else:
+            count = route == "count_tokens"
+            answer, text = self._calls.messages(body, rid, self.responder, count_only=count)
+        record.reply = text
+        return answer
 
     def _base_url(self, h: StandInHandler) -> str:
         host = h.headers.get("Host")

@@ -34,7 +34,7 @@ Output = Annotated[Path | None, typer.Option("-o", "--output", help="Write the r
 JsonReport = Annotated[bool, typer.Option("--json", help="Print a machine-readable run report on stdout.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the plan (chunks, tokens, calls, cost) and make no call.")]
 Budget = Annotated[float | None, typer.Option("--budget", help="Refuse to start above this estimate (USD); stop before spending past it.", show_default=False)]
-Concurrency = Annotated[int, typer.Option("--concurrency", help="Model calls in flight at once.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", help="Most model calls in flight at once: ghost starts lower and paces by the provider's rate-limit headers, 429s and (local servers) latency.")]
 Patience = Annotated[float, typer.Option("--patience", help="Seconds a call may wait out rate limits and outages before failing.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds one call may wait for its reply (a streamed reply: for its next piece; a reply asking over 4096 tokens unstreamed: proportionally more) before it is abandoned and sent again.")]
 Templates = Annotated[str | None, typer.Option("--templates", help="Folder of prompt templates overriding the built-in ones file by file.", show_default=False)]
@@ -227,7 +227,7 @@ SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("base_url", BaseUrl, None),
     ("cache_dir", CacheDir, None), ("no_cache", NoCache, False), ("output", Output, None),
     ("as_json", JsonReport, False), ("dry_run", DryRun, False), ("budget", Budget, None),
-    ("concurrency", Concurrency, 8), ("patience", Patience, 1800.0),
+    ("concurrency", Concurrency, 32), ("patience", Patience, 1800.0),
     ("timeout", Timeout, 120.0),
     ("templates", Templates, None), ("models_file", ModelsFile, None),
     ("chunk_tokens", ChunkTokens, 4000), ("quiet", Quiet, False), ("verbose", Verbose, 0),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ghost.models.capacity import Room
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Completion:
     stop_reason: str = ""
     cached: bool = False  # served from ghost's own cache: no call, no cost
     clamped_to: int | None = None  # max_tokens the budget lowered the request to (not stored)
+    room: Room | None = None  # what the response's rate-limit headers left (not stored)
 
     @property
     def truncated(self) -> bool:

@@ -41,7 +41,7 @@ from ghost.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 32  # a ceiling: the gate (models/capacity.py) starts lower and learns
 DEFAULT_PATIENCE = 1800.0  # seconds one call may spend waiting out failures before giving up
 SHORT_ANSWER_TOKENS = 16  # max_tokens of one-letter answers (triage, screen): cut off by design
 __all__ = ["MAX_BACKOFF", "CallStopped", "PauseGate", "Runner", "Stage"]
@@ -146,6 +146,8 @@ class Runner:
         self.cache = cache
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
+        self._gates: dict[str, Capacity] = {}
+        self._gates_lock = threading.Lock()
         self.patience = patience
         self._sleep = sleep
         self._gate = PauseGate(clock)
@@ -242,8 +244,7 @@ class Runner:
         flight = _Flight()
         # A server here or on the private network may compute one call at a time: learn
         # how many it takes at once, so that none waits in its queue past its timeout.
-        gate = Capacity(self.concurrency, adaptive=stage.endpoint != IN_PROCESS
-                        and is_local_endpoint(stage.endpoint))
+        gate = self._gate_for(stage)
 
         def one(i: int) -> None:
             behind = gate.enter(flight.halt)
@@ -252,10 +253,11 @@ class Runner:
             if not flight.board():
                 gate.leave(behind, None)
                 return  # stopped: calls not yet started return at once
-            started, took = time.monotonic(), None
+            started, took, room = time.monotonic(), None, None
             try:
                 results[i] = completion = self._call(stage, requests[i], flight.halt, {})
                 took = None if completion.cached else time.monotonic() - started
+                room = completion.room
                 if on_done is not None:
                     on_done(i, completion)
             except BaseException as exc:
@@ -263,7 +265,7 @@ class Runner:
                 raise
             finally:
                 flight.land()
-                gate.leave(behind, took)
+                gate.leave(behind, took, room)
 
         workers = min(self.concurrency, max(1, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers)
@@ -287,6 +289,18 @@ class Runner:
         if flight.error is not None:
             raise flight.error  # the first failure, not a call it stopped
         return [r for r in results if r is not None]
+
+    def _gate_for(self, stage: Stage) -> Capacity:
+        """The gate of a stage's endpoint, kept for the run: what it learned of the account's
+        limits (or a local server's capacity) holds for the next map on it."""
+        key = f"{stage.info.spec} {stage.endpoint}"
+        with self._gates_lock:
+            gate = self._gates.get(key)
+            if gate is None:
+                gate = self._gates[key] = Capacity(
+                    self.concurrency, local=is_local_endpoint(stage.endpoint),
+                    fixed=stage.endpoint == IN_PROCESS)
+            return gate
 
     def record_batch_result(self, stage: Stage, stage_name: str, key: str,
                             completion: Completion, request_sha256: str) -> None:
@@ -328,6 +342,7 @@ class Runner:
                         "--patience") from None
                 log.warning("%s: %s; retry %d in %.1fs", stage.name, exc, attempt, delay)
                 if exc.status == 429:
+                    self._gate_for(stage).limited()  # fewer in flight from now on
                     self._gate.pause(delay)  # everyone waits; this call sleeps at the loop top
                     continue
                 wait_or_stop(delay, stop, self._sleep)

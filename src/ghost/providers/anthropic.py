@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ghost.errors import ModelCallError
+from ghost.models.capacity import room_from_headers
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import (
     DEFAULT_CALL_TIMEOUT,
@@ -117,13 +119,14 @@ class AnthropicModel:
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
             if streamed:
-                message = self._stream(params, timeout)
+                message, headers = self._stream(params, timeout)
             else:
-                message = self._client.messages.create(**params, timeout=timeout)
+                raw = self._client.messages.with_raw_response.create(**params, timeout=timeout)
+                message, headers = raw.parse(), raw.headers
         if not isinstance(getattr(message, "content", None), list) or \
                 getattr(message, "usage", None) is None:
             raise malformed(NAME, self.info.name, "content or usage")
-        completion = parse_message(message)
+        completion = replace(parse_message(message), room=room_from_headers(headers))
         if not completion.text.strip() and completion.stop_reason == "max_tokens" and \
                 _thought(message):
             raise ModelCallError(
@@ -132,9 +135,11 @@ class AnthropicModel:
                 usage=completion.usage)
         return completion
 
-    def _stream(self, params: dict[str, Any], timeout: Any) -> Any:
-        """The final Message of a streamed call, which must have ended with a stop reason."""
+    def _stream(self, params: dict[str, Any], timeout: Any) -> tuple[Any, Any]:
+        """The final Message of a streamed call, which must have ended with a stop reason,
+        and the response's headers."""
         with self._client.messages.stream(**params, timeout=timeout) as stream:
+            headers = stream.response.headers
             started = False
             for event in stream:
                 started = started or event.type == "message_start"
@@ -144,7 +149,7 @@ class AnthropicModel:
         if not message.stop_reason:  # it ended (message_stop) without a message_delta
             text = parse_message(message).text if isinstance(message.content, list) else ""
             raise unfinished_stream(NAME, self.info.name, len(text), empty=False)
-        return message
+        return message, headers
 
     # Message Batches API: half price, results within 24 hours.
     # A batch has no metadata: `tag` is not sent, and find_batch matches by custom ids.

@@ -9,6 +9,7 @@ from collections.abc import Collection, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
+from ghost.models.capacity import room_from_headers
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import (
     DEFAULT_CALL_TIMEOUT,
@@ -84,14 +85,16 @@ class OpenAIModel:
         with translated_errors(NAME, self.info.name):
             if streamed:
                 return self._stream(params, timeout)
-            resp = self._client.chat.completions.create(**params, timeout=timeout)
+            raw = self._client.chat.completions.with_raw_response.create(**params,
+                                                                         timeout=timeout)
+            resp = raw.parse()
         choices = getattr(resp, "choices", None)
         if not isinstance(choices, list) or not choices or \
                 getattr(choices[0], "message", None) is None:
             raise malformed(NAME, self.info.name, "choices")
         choice = choices[0]
         return Completion(choice.message.content or "", parse_usage(resp.usage), resp.model,
-                          choice.finish_reason or "")
+                          choice.finish_reason or "", room=room_from_headers(raw.headers))
 
     # Batch API: a JSONL file of requests, half price, results within 24 hours.
     def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str:
@@ -157,7 +160,8 @@ class OpenAIModel:
         text = "".join(pieces)
         if not finish:  # cut short (an interrupted llama.cpp stream ends with a bare [DONE])
             raise unfinished_stream(NAME, self.info.name, len(text), empty=not chunks)
-        return Completion(text, usage, model, finish)
+        return Completion(text, usage, model, finish,
+                          room=room_from_headers(stream.response.headers))
 
 
 class OpenAIProvider(Provider):

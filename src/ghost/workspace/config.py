@@ -74,7 +74,8 @@ per_month = 20.00
 # Send the map stage through the provider's batch API: 50% cheaper, results within 24 hours;
 # the next `ghost run` collects them. Same as `ghost run --batch`.
 batch = false
-concurrency = 8
+# The most model calls in flight: ghost starts with 8 and paces by the provider's rate limits.
+concurrency = 32
 # timeout = 120   # seconds one call may wait for its reply before it is sent again
 # chunk_tokens = 4000
 # cache_dir = "cache"
@@ -96,7 +97,7 @@ class WorkspaceConfig:
     budget_per_run: float | None = None
     budget_per_month: float | None = None
     batch: bool = False
-    concurrency: int = 8
+    concurrency: int = 32
     timeout: float = 120.0
     chunk_tokens: int = 4000
     cache_dir: Path | None = None
@@ -257,7 +258,7 @@ class Budget(_Section):
 
 class Run(_Section):
     batch: bool = False
-    concurrency: Count = 8
+    concurrency: Count = 32
     timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 120.0
     chunk_tokens: Annotated[int, Field(ge=MIN_CHUNK_TOKENS)] = 4000
     cache_dir: str | None = None
