@@ -88,6 +88,9 @@ class StandIn:
     ) -> None:
         self.latency = latency
         """Seconds each request sleeps before its reply (requests run concurrently)."""
+        self.stream_gap = 0.0
+        """Seconds between two events of a streamed reply (0: all at once); a client that
+        closes the stream part-way is then seen (`RecordedRequest.hung_up`)."""
         self.responder = responder
         self.batch_ready_after = batch_ready_after
         self.batch_auto_finish = batch_auto_finish
@@ -327,7 +330,7 @@ class StandIn:
                 done()
                 h.send(reply)
             else:
-                h.send_stream(reply, done)
+                h.send_stream(reply, done, self.stream_gap, record)
         finally:
             if record.finished is None:
                 done()
@@ -335,19 +338,9 @@ class StandIn:
             logger.info("%s %s %s -> %d%s (%.0f ms)", provider, method, path, status,
                         " stream" if record.stream else "", ms)
 
-    def _respond(
-        self,
-        provider: str,
-        method: str,
-        path: str,
-        body: Any,
-        bad_json: bool,
-        raw: bytes,
-        content_type: str,
-        h: StandInHandler,
-        record: RecordedRequest,
-        rid: str,
-    ) -> Reply | StreamReply:
+    def _respond(self, provider: str, method: str, path: str, body: Any, bad_json: bool,
+                 raw: bytes, content_type: str, h: StandInHandler, record: RecordedRequest,
+                 rid: str) -> Reply | StreamReply:
         route = _MODEL_ROUTES.get((method, path))
         if route is None and not path.startswith(_BATCH_PREFIXES):
             hint = ""

@@ -18,6 +18,7 @@ from ghost.cache import ResponseCache
 from ghost.errors import ModelCallError
 from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
+from ghost.models.cancel import CallCancelled
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
 from ghost.models.retry import MAX_BACKOFF, CallStopped, PauseGate, retry_delay, wait_or_stop
@@ -78,6 +79,16 @@ def worst_cost(info: ModelInfo, request: Request, discount: float = 0.0) -> floa
         return 0.0
     output = info.asked_output(request.max_tokens) * info.prices.output / 1e6
     return (_worst_input_cost(info, request) + output) * (1.0 - discount)
+
+
+def worst_usage(info: ModelInfo, request: Request) -> Usage:
+    """The tokens `worst_cost` prices: what a call whose bill is unknown (cancelled part-way,
+    see ghost/models/cancel.py) is recorded as having used."""
+    tokens = worst_input_tokens(prompt_tokens(info, request))
+    written = writes_cache(info, request) and info.prices is not None and \
+        info.prices.cache_write > info.prices.input
+    return Usage(input_tokens=0 if written else tokens, cache_write_tokens=tokens if written else 0,
+                 output_tokens=info.asked_output(request.max_tokens))
 
 
 def _worst_input_cost(info: ModelInfo, request: Request) -> float:
@@ -177,7 +188,10 @@ class Runner:
             completion = self._with_retries(stage, sent, stop)
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
-            if isinstance(billed, Usage):  # an unusable reply is still paid for
+            if isinstance(exc, CallCancelled):  # closed part-way: billed its worst case
+                self.ledger.settle(reserve, f"{request.stage} (cancelled)", info,
+                                   worst_usage(info, sent))
+            elif isinstance(billed, Usage):  # an unusable reply is still paid for
                 self.ledger.settle(reserve, request.stage, info, billed)
             else:
                 self.ledger.release(reserve)

@@ -12,6 +12,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from ghost.errors import ModelCallError
+from ghost.models.cancel import check as check_cancel
+from ghost.models.cancel import current as current_cancel
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import (
     DEFAULT_CALL_TIMEOUT,
@@ -98,12 +100,17 @@ class AnthropicModel:
         import anthropic
 
         params = build_params(self.info, request)
+        cancel = current_cancel()  # a call that can be cancelled streams: a stream can close
+        check_cancel()
         # The SDK judges "too long for one response" by the max_tokens actually sent.
-        streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS
+        streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS or cancel is not None
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
             if streamed:
                 with self._client.messages.stream(**params, timeout=timeout) as stream:
+                    if cancel is not None:  # leaving the block closes the HTTP response
+                        for _ in stream:
+                            check_cancel()
                     message = stream.get_final_message()
             else:
                 message = self._client.messages.create(**params, timeout=timeout)
