@@ -274,11 +274,16 @@ class Runner:
         return [r for r in results if r is not None]
 
     def record_batch_result(self, stage: Stage, stage_name: str, key: str,
-                            completion: Completion, request_sha256: str) -> None:
+                            completion: Completion, request_sha256: str,
+                            before_bill: Callable[[], None] | None = None) -> None:
         """Keep (when it has text), then bill a result collected from a provider batch (at the
-        batch discount): kept first, as in `call`, so no paid answer is lost to a kill."""
+        batch discount): kept first, as in `call`, so no paid answer is lost to a kill.
+        `before_bill` runs between the two (the collection notes the result as billed there,
+        so a kill can lose its ledger line but never bill it twice)."""
         if self.cache is not None and completion.text.strip():
             self.cache.set(key, completion.to_json())
+        if before_bill is not None:
+            before_bill()
         self.ledger.record(stage_name, stage.info, completion.usage, cached=False,
                            discount=stage.info.batch_discount)
         if self.manifest is not None:
