@@ -204,10 +204,10 @@ def test_screen_failure_propagates_and_closes_the_main(session: Session,
     from ghost.errors import GhostError
 
     standin.responder = lambda provider, body: None
-    standin.fail_next(400, count=1)  # the screen, sent first
+    standin.fail_next(400, count=1, provider="openai")  # the screen's provider
     with pytest.raises(GhostError):
         guard.screened_call(session, session.stage("reduce"), main_request(),
-                            text_to_screen=SOURCE)
+                            text_to_screen=SOURCE, screen_spec="openai:gpt-4o-mini")
     # Whatever the main request did, it has landed: nothing is left in flight or reserved.
     assert all(r.finished is not None for r in standin.requests)
 
@@ -222,3 +222,24 @@ def test_a_call_cancelled_before_it_starts_never_runs() -> None:
     early = guard._Background(lambda: ran.append(2), "early")
     early.future.result(timeout=5)
     assert early.cancel() is True and ran == [2]
+
+
+def test_c_stops_a_main_request_waiting_to_retry_and_bills_nothing(
+        session: Session, standin: StandIn) -> None:
+    """The main request met a 529 and waits a minute to retry: C ends the wait at once (a
+    wait left to run would outlast guard.CLOSE_WAIT, and its cost would be unknown)."""
+    standin.fail_next(529, provider="anthropic", retry_after=60)
+
+    def responder(provider: str, body: dict[str, Any]) -> str | None:
+        if is_screen(body):
+            assert eventually(lambda: any(r.status == 529 for r in mains(standin)))
+            return "C"
+        return None
+
+    standin.responder = responder
+    result = guard.screened_call(session, session.stage("reduce"), main_request(),
+                                 text_to_screen=SOURCE, screen_spec="openai:gpt-4o-mini")
+    assert result.cancelled and result.speculative
+    assert result.main_call == "unused" and result.speculative_cost == 0.0
+    assert [r.status for r in mains(standin)] == [529]  # never sent again
+    assert not any(name.startswith("write") for name in session.ledger.stages)

@@ -31,21 +31,26 @@ _local = threading.local()
 
 
 class CallCancelled(Exception):
-    """The call's Cancel was set: its reply stream was closed before the end."""
+    """The call's Cancel was set: its reply stream was closed before the end (`sent`), or the
+    request was never sent (a retry after the cancel)."""
+
+    def __init__(self, message: str, *, sent: bool = True):
+        super().__init__(message)
+        self.sent = sent
 
 
 class Cancel:
     """A flag one thread sets and the thread running a call checks between stream events."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self.event = threading.Event()  # also ends the call's waits between retries at once
 
     def set(self) -> None:
-        self._event.set()
+        self.event.set()
 
     @property
     def is_set(self) -> bool:
-        return self._event.is_set()
+        return self.event.is_set()
 
 
 @contextmanager
@@ -65,8 +70,11 @@ def current() -> Cancel | None:
     return cancel
 
 
-def check() -> None:
-    """Raise CallCancelled when this thread's calls have been cancelled."""
+def check(*, sent: bool = True) -> None:
+    """Raise CallCancelled when this thread's calls have been cancelled; `sent=False` before
+    the request goes out (nothing to bill)."""
     cancel = current()
     if cancel is not None and cancel.is_set:
-        raise CallCancelled("the call was cancelled and its reply stream closed")
+        raise CallCancelled("the call was cancelled" + (" and its reply stream closed"
+                                                        if sent else " before it was sent"),
+                            sent=sent)

@@ -19,6 +19,7 @@ from ghost.errors import ModelCallError
 from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
 from ghost.models.cancel import CallCancelled
+from ghost.models.cancel import current as current_cancel
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
 from ghost.models.retry import MAX_BACKOFF, CallStopped, PauseGate, retry_delay, wait_or_stop
@@ -165,6 +166,9 @@ class Runner:
               manifest_extra: dict[str, object]) -> Completion:
         """`call`, whose waits between tries end at once (CallStopped) when `stop` is set."""
         info = stage.info
+        if stop is None:  # a cancellable call (ghost/models/cancel.py) stops waiting to retry
+            cancel = current_cancel()
+            stop = cancel.event if cancel is not None else None
         key = call_key(info, request.digest())
         hit = self._cached(stage, request, key, manifest_extra)
         if hit is not None:
@@ -188,7 +192,7 @@ class Runner:
             completion = self._with_retries(stage, sent, stop)
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
-            if isinstance(exc, CallCancelled):  # closed part-way: billed its worst case
+            if isinstance(exc, CallCancelled) and exc.sent:  # closed part-way: its worst case
                 self.ledger.settle(reserve, f"{request.stage} (cancelled)", info,
                                    worst_usage(info, sent))
             elif isinstance(billed, Usage):  # an unusable reply is still paid for

@@ -101,7 +101,7 @@ class AnthropicModel:
 
         params = build_params(self.info, request)
         cancel = current_cancel()  # a call that can be cancelled streams: a stream can close
-        check_cancel()
+        check_cancel(sent=False)
         # The SDK judges "too long for one response" by the max_tokens actually sent.
         streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS or cancel is not None
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)

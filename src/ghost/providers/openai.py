@@ -72,7 +72,7 @@ class OpenAIModel:
         import openai
 
         params = build_params(self.info, request, compat=self._compat)
-        check_cancel()
+        check_cancel(sent=False)
         # A call that can be cancelled streams: a stream can be closed part-way.
         streamed = request.max_tokens >= STREAM_FROM_MAX_TOKENS or current_cancel() is not None
         asked = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ghost.models.cancel import CallCancelled, Cancel, cancellable
 from ghost.models.protocol import Completion, Request
-from ghost.models.runner import Runner, Stage, call_key, sent_request
+from ghost.models.runner import CallStopped, Runner, Stage, call_key, sent_request
 from ghost.plan import StagePlan
 from ghost.screen.categories import Action, Categories
 from ghost.screen.classify import (
@@ -186,9 +186,11 @@ def _speculate(session: Session, stage: Stage, request: Request, screen: _Backgr
                                                                     request)
         result.main_call = "closed" if result.speculative_closed else "unused"
     cost = "" if result.speculative_cost is None else f" (${result.speculative_cost:.4f})"
+    fate = ("was closed part-way, billed at its worst case" if result.speculative_closed
+            else "was stopped before it was sent again" if result.speculative_cost == 0.0
+            else "had finished and is not used")
     log.info("screen: %s (%s); the speculative main request %s%s", verdict.letter,
-             verdict.label, "was closed part-way, billed at its worst case"
-             if result.speculative_closed else "had finished and is not used", cost)
+             verdict.label, fate, cost)
     return result
 
 
@@ -208,8 +210,12 @@ def _close(main: _Background, cancel: Cancel, stage: Stage,
         log.warning("screen: the speculative main request has not closed after %.0fs; it is "
                     "billed when it does", CLOSE_WAIT)
         return False, None
-    except CallCancelled:
+    except CallCancelled as exc:
+        if not exc.sent:
+            return False, 0.0  # cancelled before a retry went out: nothing more was paid
         return True, worst_cost(stage.info, request) if stage.info.prices else None
+    except CallStopped:  # it was waiting to retry: it never answered, nothing was billed
+        return False, 0.0
     except Exception as exc:  # its failure does not matter: its answer was not wanted
         log.debug("screen: the speculative main request failed: %s", exc)
         return False, None
