@@ -5,14 +5,15 @@ the provider stops generating and billing) and raises CallCancelled.
 A provider adapter asks `current()` for the cancel of the thread it runs on: with one, it
 streams the reply (so there is a stream to close) and calls `check()` on every event::
 
-    >>> import threading
     >>> cancel = Cancel()
-    >>> def call():
-    ...     with cancellable(cancel):
-    ...         for piece in ["a", "b", "c"]:   # the events of a reply stream
-    ...             check()
-    >>> cancel.set()
-    >>> t = threading.Thread(target=call); t.start(); t.join()
+    >>> with cancellable(cancel):
+    ...     check()          # not cancelled: the stream is read on
+    ...     cancel.set()     # (another thread does this: the screen's verdict was C)
+    ...     try:
+    ...         check()      # at the next event
+    ...     except CallCancelled as exc:
+    ...         print(exc)
+    the call was cancelled and its reply stream closed
 
 The runner bills a cancelled call its reserved worst case (`worst_usage`): how much of the
 reply the provider had generated when the stream closed is not knowable from here.

@@ -166,7 +166,11 @@ def _speculate(session: Session, stage: Stage, request: Request, screen: _Backgr
     result = ScreenedResult(verdict, None, None, "not_started", speculative=True,
                             screen_seconds=time.monotonic() - started, head_start=head_start)
     if verdict.action == "pass":
-        completion: Completion = main.future.result()
+        try:
+            completion: Completion = main.future.result()
+        except KeyboardInterrupt:  # a stop: close it, so what it cost lands in the ledger
+            _close(main, cancel, stage, request)
+            raise
         if session.cache is not None and completion.text.strip():
             key = call_key(stage.info, sent_request(request, completion).digest())
             session.cache.set(key, completion.to_json())
