@@ -5,7 +5,10 @@ each, never a traceback; driven through the CLI, the real SDKs and the stand-in.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from conftest import run_cli
 from ghost.cache import ResponseCache
 from standin import StandIn
 from test_summarize_e2e import planted_text
+from unprivileged import ghost_cli, read_only, writable
 
 
 def summarize(source: Path, cache: Path, out: Path):
@@ -66,31 +70,56 @@ def test_a_corrupt_cache_is_moved_aside_and_the_run_goes_on(standin: StandIn, so
     assert not warnings(again.stderr, "corrupt")
 
 
+def tree_digest(tree: Path) -> dict[str, str]:
+    return {p.relative_to(tree).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(tree.rglob("*")) if p.is_file()}
+
+
 def test_a_read_only_cache_serves_its_answers_and_warns_once(
-        standin: StandIn, source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        standin: StandIn, source: Path, tmp_path: Path) -> None:
+    """For real: the cache folder belongs to another user with no write bit anywhere, and
+    ghost runs as a process the permissions apply to (as root: without CAP_DAC_OVERRIDE)."""
     cache = tmp_path / "cache"
-    first = summarize(source, cache, tmp_path / "a.md")
-    assert first.exit_code == 0
+
+    def run(cache: Path, out: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return ghost_cli(["summarize", source, "--cache-dir", cache, "--chunk-tokens", "600",
+                          "-o", tmp_path / out, *args])
+
+    assert run(cache, "a.md").returncode == 0  # a process of its own: no connection left open
     calls = standin.calls(status=None)
-    monkeypatch.setattr(diskcache.core, "sqlite3", ReadOnlySqlite())
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        diskcache.Cache(str(cache / "responses"))  # the fault is real: SQLite refuses writes
-    result = summarize(source, cache, tmp_path / "b.md")
-    assert result.exit_code == 0, result.output
-    assert "Traceback" not in result.output
-    assert standin.calls(status=None) == calls  # every answer came from the read-only cache
-    assert (tmp_path / "b.md").read_text().split("---")[-1] == \
-        (tmp_path / "a.md").read_text().split("---")[-1]
-    assert len(warnings(result.stderr, "read-only")) == 1
-    # new answers are used but not kept, still one warning
-    source.write_text(planted_text(44))
-    changed = summarize(source, cache, tmp_path / "c.md")
-    assert changed.exit_code == 0, changed.output
-    assert "FACT-P43" in (tmp_path / "c.md").read_text()
-    assert len(warnings(changed.stderr, "read-only")) == 1
-    monkeypatch.undo()
     kept = ResponseCache(cache)
-    assert len(kept) == calls  # nothing was written while it was read-only
+    answers = len(kept)
+    kept.close()
+    before = tree_digest(cache)
+    read_only(cache)
+    try:
+        result = run(cache, "b.md")
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        assert standin.calls(status=None) == calls  # every answer came from the read-only cache
+        assert (tmp_path / "b.md").read_text().split("---")[-1] == \
+            (tmp_path / "a.md").read_text().split("---")[-1]
+        assert len(warnings(result.stderr, "read-only")) == 1
+        # New answers are paid for and used (none is lost: the output has them), not kept;
+        # still one warning.
+        source.write_text(planted_text(44))
+        changed = run(cache, "c.md", "--json")
+        assert changed.returncode == 0, changed.stderr
+        assert "Traceback" not in changed.stderr
+        paid = standin.calls(status=200) - calls
+        ledger = json.loads(changed.stdout)["ledger"]["stages"]
+        assert paid > 0 and sum(s["calls"] for s in ledger.values()) == paid
+        assert "FACT-P43" in (tmp_path / "c.md").read_text()
+        assert len(warnings(changed.stderr, "read-only")) == 1
+    finally:
+        writable(cache)
+    # what a run with a cache that works writes
+    assert run(tmp_path / "fresh", "d.md").returncode == 0
+    assert (tmp_path / "c.md").read_text().split("---")[-1] == \
+        (tmp_path / "d.md").read_text().split("---")[-1]
+    assert tree_digest(cache) == before  # nothing in it was written, not even a manifest
+    kept = ResponseCache(cache)
+    assert len(kept) == answers
     kept.close()
 
 

@@ -12,7 +12,7 @@ import pytest
 from ghost.ledger import usage_cost
 from ghost.models.catalog import load_catalog
 from ghost.models.protocol import Message, Part, Request, Usage
-from ghost.models.runner import worst_cost
+from ghost.models.worst_case import worst_cost
 from ghost.plan import StagePlan
 from ghost.providers.anthropic import build_params
 

@@ -125,7 +125,8 @@ def test_run_options_refuse_unusable_numbers() -> None:
 
 def _unwritable_folder(tmp_path: Path) -> Path:
     if os.geteuid() == 0:
-        pytest.skip("root can write to a read-only folder")
+        pytest.skip("root can write to a read-only folder in-process; "
+                    "test_unprivileged_outputs.py checks this case as root too")
     folder = tmp_path / "locked"
     folder.mkdir(mode=0o500)
     return folder / "out.md"

@@ -17,14 +17,9 @@ from ghost.ledger import Ledger, worst_input_tokens
 from ghost.manifest import Manifest
 from ghost.models.catalog import load_catalog
 from ghost.models.protocol import Completion, Message, Part, Request, Usage
-from ghost.models.runner import (
-    Runner,
-    clamped,
-    least_useful,
-    prompt_tokens,
-    worst_cost,
-    writes_cache,
-)
+from ghost.models.reply_checks import prompt_tokens
+from ghost.models.runner import Runner
+from ghost.models.worst_case import clamped, least_useful, worst_cost, writes_cache
 from ghost.plan import Plan, StagePlan
 from ghost.providers.anthropic import build_params
 

@@ -3,12 +3,14 @@
 While a run goes on, every entry is also appended to a journal, `runs/<run>.jsonl` (0600), one
 JSON object a line, so a run that is killed (kill -9, a power cut after the kernel wrote it)
 still leaves a record of every call made and every endpoint used so far; a run that closes
-writes `runs/<run>.json` whole and removes its journal.
+writes `runs/<run>.json` whole and removes its journal. A cache folder the run may not write
+(read-only, another user's) keeps neither: one warning, and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -17,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ghost.cache import ensure_private_dir
+from ghost.errors import GhostError
 from ghost.models.protocol import Request, Usage
 from ghost.write.atomic import write_text_atomic
+
+log = logging.getLogger(__name__)
 
 
 class Manifest:
@@ -31,15 +36,20 @@ class Manifest:
         }
         self._lock = threading.Lock()
         self._journal: Path | None = None
+        self._warned = False
 
     def keep_journal(self, cache_dir: Path) -> None:
         """Start appending every entry to `runs/<run>.jsonl`, beginning with the run's header."""
         import os
 
-        runs = ensure_private_dir(cache_dir / "runs")
-        self._journal = runs / f"{self.run_id}.jsonl"
-        fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
+        try:
+            runs = ensure_private_dir(cache_dir / "runs")
+            journal = runs / f"{self.run_id}.jsonl"
+            os.close(os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        except OSError as exc:
+            self._unwritable(cache_dir, exc)
+            return
+        self._journal = journal
         header = {k: v for k, v in self.data.items() if k not in ("inputs", "calls")}
         self._append({"run": header})
 
@@ -86,16 +96,28 @@ class Manifest:
             self.data.setdefault(key, []).append(entry)
         self._append({key: entry})
 
-    def save(self, cache_dir: Path) -> Path:
-        runs = ensure_private_dir(cache_dir / "runs")
-        path = runs / f"{self.run_id}.json"
+    def save(self, cache_dir: Path) -> Path | None:
+        """Write `runs/<run>.json`; None when the cache folder cannot be written."""
         with self._lock:
             text = json.dumps(self.data, indent=1, ensure_ascii=False)
-        write_text_atomic(path, text + "\n", mode=0o600)
+        try:
+            path = ensure_private_dir(cache_dir / "runs") / f"{self.run_id}.json"
+            write_text_atomic(path, text + "\n", mode=0o600)
+        except (OSError, GhostError) as exc:  # GhostError: the OSError, told as one line
+            self._unwritable(cache_dir, exc)
+            return None
         if self._journal is not None:
             self._journal.unlink(missing_ok=True)
             self._journal = None
         return path
+
+    def _unwritable(self, cache_dir: Path, exc: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            why = cause.strerror if isinstance(cause, OSError) and cause.strerror else exc
+            log.warning("cache %s cannot be written (%s): this run's manifest is not kept",
+                        cache_dir, why)
 
 
 def _now() -> str:

@@ -13,7 +13,8 @@ default), so a fact planted in the input can be followed to the next stage. Scri
 replies (`enqueue`), a `responder` callback, injected faults (`fail_every`, `fail_next`;
 `inject` for those below the status: a stream reset, cut or stalled part-way, an error event
 after a 200, a truncated or empty body, a hang),
-latency, prompt-caching usage, streaming (SSE) and both batch APIs are simulated;
+latency, prompt-caching usage, streaming (SSE, events `stream_gap` seconds apart: a client
+closing a stream part-way is recorded as `hung_up`) and both batch APIs are simulated;
 `StandIn(bill="max_tokens")` bills every reply its request's whole max_tokens (the worst case).
 
 With `tests/` on the path, `python -m standin --port 8765` serves until Ctrl-C.

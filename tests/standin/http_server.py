@@ -8,10 +8,12 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from .records import RecordedRequest
 from .replies import Reply, StreamReply
 
 logger = logging.getLogger("standin")
@@ -150,7 +152,10 @@ class StandInHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply.body)
 
-    def send_stream(self, reply: StreamReply, before_last: Callable[[], None]) -> None:
+    def send_stream(self, reply: StreamReply, before_last: Callable[[], None], gap: float = 0.0,
+                    record: RecordedRequest | None = None) -> None:
+        """Send `reply`'s events, `gap` seconds apart; a client that hangs up part-way is
+        noted in `record` (hung_up, events_sent) and the connection dropped."""
         self.send_response(200)
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -159,8 +164,20 @@ class StandInHandler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         last = len(reply.events) - 1
+        if record is not None:
+            record.events = len(reply.events)
         for i, event in enumerate(reply.events):
+            if i and gap > 0:
+                time.sleep(gap)
             if i == last:
                 before_last()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+            try:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+            except OSError:  # the client closed the stream: stop generating (and billing)
+                self.close_connection = True
+                if record is not None:
+                    record.hung_up = True
+                return
+            if record is not None:
+                record.events_sent = i + 1
         self.wfile.write(b"0\r\n\r\n")

@@ -29,6 +29,11 @@ class RecordedRequest:
     stream: bool = False
     reply: str | None = None
     """The reply text of a model call (after max_tokens / stop sequences)."""
+    events: int = 0
+    """A streamed reply: how many events it has, and how many were sent before the end or
+    before the client hung up (`hung_up`: it closed the stream part-way)."""
+    events_sent: int = 0
+    hung_up: bool = False
 
 
 def redact(headers: Any) -> dict[str, str]:

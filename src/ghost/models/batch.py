@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -293,15 +293,24 @@ def collect_batches(runner: Runner, stage: Stage, store: BatchStore,
                     log.warning("batch %s: call %s %s; it will be sent again",
                                 record.batch_id, cid[:12], result)
                     continue
+                # Kept, noted as billed, then billed (the ledger saves the workspace's spend):
+                # a kill between the last two loses one ledger line, never bills it twice.
                 runner.record_batch_result(stage, record.stage, cid, result,
-                                           record.request_sha256.get(cid, ""))
+                                           record.request_sha256.get(cid, ""),
+                                           before_bill=_noting_billed(store, record, cid))
                 if not result.text.strip():
                     empty.append(f"{cid[:12]} (stop reason {result.stop_reason or 'unknown'})")
                 elif runner.cache is not None and runner.cache.get(cid) is None:
                     runner.cache.set(cid, result.to_json())
-                record.billed.append(cid)
-                store.add(record)
         else:
             log.warning("batch %s %s; its calls will be sent again", record.batch_id, status)
         store.remove(record)
     return empty
+
+
+def _noting_billed(store: BatchStore, record: BatchRecord, cid: str) -> Callable[[], None]:
+    """Note `cid` as billed in `record`, saved, before the ledger bills it."""
+    def note() -> None:
+        record.billed.append(cid)
+        store.add(record)
+    return note

@@ -7,7 +7,6 @@ worker until its retry-after has passed, so a big job backs off as one instead o
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,15 +15,16 @@ from dataclasses import dataclass, replace
 
 from ghost.cache import ResponseCache
 from ghost.errors import ModelCallError
-from ghost.ledger import Ledger, worst_input_tokens
+from ghost.ledger import Ledger
 from ghost.manifest import Manifest
+from ghost.models.cancel import CallCancelled
+from ghost.models.cancel import current as current_cancel
 from ghost.models.capacity import Capacity
 from ghost.models.catalog import ModelInfo
 from ghost.models.protocol import Completion, Model, Request, RetryableError, Usage
 from ghost.models.reply_checks import (
     cut_off_warning,
     empty_reply,
-    prompt_tokens,
     with_counted_usage,
 )
 from ghost.models.retry import (
@@ -35,9 +35,14 @@ from ghost.models.retry import (
     retry_delay,
     wait_or_stop,
 )
+from ghost.models.worst_case import (
+    clamped,
+    least_useful,
+    worst_cost,
+    worst_usage,
+)
 from ghost.privacy import is_local_endpoint
 from ghost.providers import IN_PROCESS
-from ghost.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -60,74 +65,6 @@ class Stage:
 def call_key(info: ModelInfo, request_digest: str) -> str:
     """The response-cache key of one call: provider, model (and file identity), request."""
     return ResponseCache.key(info.provider, info.cache_name, request_digest)
-
-
-def writes_cache(info: ModelInfo, request: Request) -> bool:
-    """Whether the request marks a prefix the provider will cache (so may bill as a write)."""
-    marked = [i for i, m in enumerate(request.messages) if any(p.cache for p in m.parts)]
-    if marked:
-        last = request.messages[marked[-1]]
-        upto = max(i for i, p in enumerate(last.parts) if p.cache)
-        prefix = request.system + "".join(m.text for m in request.messages[:marked[-1]]) \
-            + "".join(p.text for p in last.parts[:upto + 1])
-    elif request.cache_system:
-        prefix = request.system
-    else:
-        return False
-    counted = count_tokens(prefix, info.tokenizer, info.token_margin)
-    return worst_input_tokens(counted) >= info.cache_min_tokens
-
-
-def worst_cost(info: ModelInfo, request: Request, discount: float = 0.0) -> float:
-    """The most a request can cost (0 when the model has no price): every input token (as
-    counted, with the ledger's safety share) at the cache-write price when it writes the
-    prompt cache (a cold cache), else at the input price, and every output token it lets the
-    provider bill: its max_tokens plus the thinking allowance the adapter adds
-    (ModelInfo.asked_output)."""
-    if info.prices is None:
-        return 0.0
-    output = info.asked_output(request.max_tokens) * info.prices.output / 1e6
-    return (_worst_input_cost(info, request) + output) * (1.0 - discount)
-
-
-def _worst_input_cost(info: ModelInfo, request: Request) -> float:
-    prices = info.prices
-    if prices is None:
-        return 0.0
-    per_token = max(prices.input, prices.write_price(request.cache_ttl)) \
-        if writes_cache(info, request) else prices.input
-    return worst_input_tokens(prompt_tokens(info, request)) * per_token / 1e6
-
-
-# A shortened call must still leave room for a useful answer: at least this many tokens, and
-# at least this share of what it asked for (a thinking model: this much after its thinking).
-MIN_CLAMPED_TOKENS = 256
-MIN_CLAMPED_SHARE = 0.25
-
-
-def least_useful(info: ModelInfo, request: Request) -> int | None:
-    """The smallest max_tokens `request` may be shortened to for the budget, or None when it
-    cannot be shortened usefully (it asks for little already, or a thinking model's allowance
-    would leave no room to answer)."""
-    tokens = max(MIN_CLAMPED_TOKENS, math.ceil(request.max_tokens * MIN_CLAMPED_SHARE))
-    if info.thinking_allowance:
-        tokens = max(tokens, MIN_CLAMPED_TOKENS + 1)
-        if info.asked_output(tokens) <= info.thinking_allowance + MIN_CLAMPED_TOKENS:
-            return None  # max_output leaves no answer room after a full allowance of thinking
-    return tokens if tokens < request.max_tokens else None
-
-
-def clamped(info: ModelInfo, request: Request, dollars: float) -> Request | None:
-    """`request` with max_tokens lowered (below what it asks) as far as needed for its worst
-    case to fit `dollars`, or None when that would leave less than `least_useful`."""
-    floor, prices = least_useful(info, request), info.prices
-    if floor is None or prices is None or not prices.output:
-        return None
-    room = (dollars - _worst_input_cost(info, request)) * 1e6 / prices.output  # output it pays
-    tokens = min(request.max_tokens - 1, math.floor(room) - info.thinking_allowance)
-    while tokens >= floor and worst_cost(info, replace(request, max_tokens=tokens)) > dollars:
-        tokens -= 1  # the thinking allowance capped at max_output, or float rounding
-    return replace(request, max_tokens=tokens) if tokens >= floor else None
 
 
 def sent_request(request: Request, completion: Completion) -> Request:
@@ -166,6 +103,9 @@ class Runner:
               manifest_extra: dict[str, object]) -> Completion:
         """`call`, whose waits between tries end at once (CallStopped) when `stop` is set."""
         info = stage.info
+        if stop is None:  # a cancellable call (ghost/models/cancel.py) stops waiting to retry
+            cancel = current_cancel()
+            stop = cancel.event if cancel is not None else None
         key = call_key(info, request.digest())
         hit = self._cached(stage, request, key, manifest_extra)
         if hit is not None:
@@ -189,7 +129,10 @@ class Runner:
             completion = with_counted_usage(info, sent, self._with_retries(stage, sent, stop))
         except BaseException as exc:
             billed = getattr(exc, "usage", None)
-            if isinstance(billed, Usage):  # an unusable reply is still paid for
+            if isinstance(exc, CallCancelled) and exc.sent:  # closed part-way: its worst case
+                self.ledger.settle(reserve, f"{request.stage} (cancelled)", info,
+                                   worst_usage(info, sent))
+            elif isinstance(billed, Usage):  # an unusable reply is still paid for
                 self.ledger.settle(reserve, request.stage, info, billed)
             else:
                 self.ledger.release(reserve)
@@ -303,11 +246,16 @@ class Runner:
             return gate
 
     def record_batch_result(self, stage: Stage, stage_name: str, key: str,
-                            completion: Completion, request_sha256: str) -> None:
+                            completion: Completion, request_sha256: str,
+                            before_bill: Callable[[], None] | None = None) -> None:
         """Keep (when it has text), then bill a result collected from a provider batch (at the
-        batch discount): kept first, as in `call`, so no paid answer is lost to a kill."""
+        batch discount): kept first, as in `call`, so no paid answer is lost to a kill.
+        `before_bill` runs between the two (the collection notes the result as billed there,
+        so a kill can lose its ledger line but never bill it twice)."""
         if self.cache is not None and completion.text.strip():
             self.cache.set(key, completion.to_json())
+        if before_bill is not None:
+            before_bill()
         self.ledger.record(stage_name, stage.info, completion.usage, cached=False,
                            discount=stage.info.batch_discount)
         if self.manifest is not None:

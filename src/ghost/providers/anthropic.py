@@ -14,6 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 from ghost.errors import ModelCallError
+from ghost.models.cancel import check as check_cancel
+from ghost.models.cancel import current as current_cancel
 from ghost.models.capacity import room_from_headers
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import (
@@ -114,12 +116,14 @@ class AnthropicModel:
         import anthropic
 
         params = build_params(self.info, request)
+        cancel = current_cancel()  # a call that can be cancelled streams: a stream can close
+        check_cancel(sent=False)
         # The SDK judges "too long for one response" by the max_tokens actually sent.
-        streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS
+        streamed = params["max_tokens"] >= STREAM_FROM_MAX_TOKENS or cancel is not None
         timeout = call_timeout(anthropic, self.timeout, params["max_tokens"], streamed)
         with translated_errors(NAME, self.info.name):
             if streamed:
-                message, headers = self._stream(params, timeout)
+                message, headers = self._stream(params, timeout, cancellable=cancel is not None)
             else:
                 raw = self._client.messages.with_raw_response.create(**params, timeout=timeout)
                 message, headers = raw.parse(), raw.headers
@@ -135,14 +139,18 @@ class AnthropicModel:
                 usage=completion.usage)
         return completion
 
-    def _stream(self, params: dict[str, Any], timeout: Any) -> tuple[Any, Any]:
+    def _stream(self, params: dict[str, Any], timeout: Any, *,
+                cancellable: bool = False) -> tuple[Any, Any]:
         """The final Message of a streamed call, which must have ended with a stop reason,
-        and the response's headers."""
+        and the response's headers. A cancellable call is checked after every event: leaving
+        the block closes the HTTP response."""
         with self._client.messages.stream(**params, timeout=timeout) as stream:
             headers = stream.response.headers
             started = False
             for event in stream:
                 started = started or event.type == "message_start"
+                if cancellable:
+                    check_cancel()
             if not started:  # an empty stream: the SDK has no message to give
                 raise unfinished_stream(NAME, self.info.name, 0, empty=True)
             message = stream.get_final_message()

@@ -9,6 +9,8 @@ from collections.abc import Collection, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
+from ghost.models.cancel import check as check_cancel
+from ghost.models.cancel import current as current_cancel
 from ghost.models.capacity import room_from_headers
 from ghost.models.catalog import ModelInfo
 from ghost.models.errors_map import (
@@ -79,7 +81,9 @@ class OpenAIModel:
         import openai
 
         params = build_params(self.info, request, compat=self._compat)
-        streamed = request.max_tokens >= STREAM_FROM_MAX_TOKENS
+        check_cancel(sent=False)
+        # A call that can be cancelled streams: a stream can be closed part-way.
+        streamed = request.max_tokens >= STREAM_FROM_MAX_TOKENS or current_cancel() is not None
         asked = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
         timeout = call_timeout(openai, self.timeout, asked, streamed)
         with translated_errors(NAME, self.info.name):
@@ -147,16 +151,18 @@ class OpenAIModel:
         usage, model, finish, chunks = Usage(), params["model"], "", 0
         stream = self._client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}, timeout=timeout)
-        for chunk in stream:
-            chunks += 1
-            model = chunk.model or model
-            if chunk.usage is not None:
-                usage = parse_usage(chunk.usage)
-            for choice in chunk.choices:
-                if choice.delta and choice.delta.content:
-                    pieces.append(choice.delta.content)
-                if choice.finish_reason:
-                    finish = choice.finish_reason
+        with stream:  # leaving the block (a cancel, an error) closes the HTTP response
+            for chunk in stream:
+                check_cancel()
+                chunks += 1
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = parse_usage(chunk.usage)
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        pieces.append(choice.delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
         text = "".join(pieces)
         if not finish:  # cut short (an interrupted llama.cpp stream ends with a bare [DONE])
             raise unfinished_stream(NAME, self.info.name, len(text), empty=not chunks)

@@ -5,13 +5,14 @@ default A ok / B borderline / C refuse). Each category's action decides what hap
 main request it guards: `pass` sends it as asked, `caution` sends it with a caution appended to
 its system part (our own text, never the source's), `cancel` does not send it.
 
-`screened_call` runs the screen alongside the main request. The main request waits for the
-verdict up to a short head start (the screen asks for a handful of tokens and normally answers
-well within it), so that a caution never pays for the main request twice and a refusal never
-pays for it at all. A screen slower than the head start (rate limits, retries) does not hold
-the run up: the main request then starts speculatively in a daemon thread, without the cache;
-a `cancel` verdict abandons it without waiting, a `caution` verdict abandons it and sends the
-cautioned request instead, a `pass` verdict waits for it, uses it and only then caches it.
+`screened_call` starts the screen and the main request together (unless the verdict or the
+main answer is already cached, when the main request waits for the verdict: nothing to gain).
+The main request runs without the cache and can be cancelled (ghost/models/cancel.py: it
+streams, and a cancel closes its stream at the next event). `pass` waits for it, uses it and
+only then caches it; `caution` closes it and sends the cautioned request at once; `cancel`
+closes it. A closed call is billed at its worst case (what the provider generated before the
+close is not knowable) in the ledger row `<stage> (cancelled)`, and the screened call returns
+only once it has landed there; the report says what it cost (`speculative_cost_usd`).
 
 Hand-labelled examples (`--examples FILE.jsonl`, see screen_examples) can calibrate the
 classifier: the k most similar to the text go into the user part of its prompt, delimited, with
