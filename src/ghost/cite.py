@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 # A citation sits in square brackets; what may stand inside is up to the source kinds, each
 # of which registers its own form (ghost/sources/): [00:12:34], [L10-L42], [<id@host>], …
@@ -20,6 +21,7 @@ BRACKET = re.compile(r"\[([^\[\]\n]{1,200})\]")
 # left to the forms: Message-IDs and line ranges have hyphens of their own.
 SEPARATOR = re.compile(r";|(?<!:\d\d),|,(?!\d{1,3}(?![\d:]))|\s[–—-]\s|[–—]")
 UNVERIFIED = "⚠ not in source"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,22 +107,36 @@ def check_citations(text: str, valid: Iterable[str], *, mode: str = "flag",
     """Return `text` with unknown citations flagged (mode "flag"), removed ("strip") or left
     ("keep"), and a report. `accept(token)` may vouch for tokens missing from `valid`."""
     known = _normalised(valid if isinstance(valid, frozenset) else frozenset(valid))
+    return mark_citations(
+        text, split_citation,
+        lambda token: normalise(token) in known or bool(accept and accept(token)),
+        mode=mode)
+
+
+def mark_citations(text: str, split: Callable[[str], Sequence[T]],
+                   holds: Callable[[T], bool], *, mode: str = "flag",
+                   shown: Callable[[T], str] = str,
+                   written: Callable[[T], str] = str) -> tuple[str, CitationReport]:
+    """Check each bracketed citation of `text`: `split` its inside into citations (none: not
+    a citation), keep those that `holds` says the source has, and flag (as `written`), strip
+    or keep the rest (`mode`); the report lists them as `shown`. Every citation check is
+    this, for its own kind of citation (ghost.ask's name a document and a place)."""
     report = CitationReport()
 
     def fix(match: re.Match[str]) -> str:
-        tokens = split_citation(match.group(1))
-        if not tokens:
+        cites = split(match.group(1))
+        if not cites:
             return match.group(0)
-        report.found += len(tokens)
-        bad = [t for t in tokens if normalise(t) not in known and not (accept and accept(t))]
+        report.found += len(cites)
+        bad = [c for c in cites if not holds(c)]
         if not bad:
             return match.group(0)
-        report.unknown.extend(bad)
+        report.unknown.extend(shown(c) for c in bad)
         if mode == "strip":
-            good = [t for t in tokens if t not in bad]
+            good = [shown(c) for c in cites if c not in bad]
             return f"[{'; '.join(good)}]" if good else ""
         if mode == "flag":
-            return f"[{match.group(1)} {UNVERIFIED}: {', '.join(bad)}]"
+            return f"[{match.group(1)} {UNVERIFIED}: {', '.join(written(c) for c in bad)}]"
         return match.group(0)
 
     return BRACKET.sub(fix, text), report

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from ghost.cite import BRACKET, SEPARATOR, UNVERIFIED, CitationReport
+from ghost.cite import BRACKET, SEPARATOR, UNVERIFIED, CitationReport, mark_citations
 from ghost.sources import ChunkLike
 from ghost.sources.transcript import normalise_stamp
 
@@ -180,25 +180,8 @@ class Scope:
 def check_refs(text: str, scope: Scope, *, mode: str = "flag") -> tuple[str, CitationReport]:
     """`text` with the citations `scope` does not hold flagged (mode "flag"), removed
     ("strip") or left ("keep"), as ghost.cite.check_citations does for one source."""
-    report = CitationReport()
-
-    def fix(match: re.Match[str]) -> str:
-        refs = parse_refs(match.group(1))
-        if not refs:
-            return match.group(0)
-        report.found += len(refs)
-        bad = [r for r in refs if not scope.holds(r)]
-        if not bad:
-            return match.group(0)
-        report.unknown.extend(r.shown for r in bad)
-        if mode == "strip":
-            good = [r.shown for r in refs if r not in bad]
-            return f"[{'; '.join(good)}]" if good else ""
-        if mode == "flag":
-            return f"[{match.group(1)} {UNVERIFIED}: {', '.join(r.text for r in bad)}]"
-        return match.group(0)
-
-    return BRACKET.sub(fix, text), report
+    return mark_citations(text, parse_refs, scope.holds, mode=mode,
+                          shown=lambda ref: ref.shown, written=lambda ref: ref.text)
 
 
 def cited_refs(text: str) -> list[Ref]:
