@@ -85,3 +85,76 @@ def test_ghost_run_logs_progress_for_cron(standin: StandIn, tmp_path: Path) -> N
     log = (tmp_path / ".ghost" / "ghost.log").read_text().splitlines()
     progress = [ln for ln in log if re.search(r"ep1\.txt map \d+/\d+", ln)]
     assert progress and re.search(r"map (\d+)/\1$", progress[-1])
+
+
+def stage_lines(stderr: str) -> dict[str, list[str]]:
+    """Progress lines ("stage done/total ...") by stage."""
+    found: dict[str, list[str]] = {}
+    for line in stderr.splitlines():
+        match = re.match(r"(\w[\w ]*?) (\d+)/(\d+)( \(\d+%\))?(, \d+s)?$", line)
+        if match:
+            found.setdefault(match.group(1), []).append(line)
+    return found
+
+
+def test_a_piped_profile_shows_every_stage(standin: StandIn, tmp_path: Path) -> None:
+    from test_profile_e2e import profile
+
+    result = profile(tmp_path, "-o", tmp_path / "profile.md")
+    assert result.exit_code == 0, result.output
+    stages = stage_lines(result.stderr)
+    for stage in ("indexing MB", "triage", "map", "reduce"):
+        assert stage in stages, (stage, sorted(stages))
+    assert stages["reduce"] == ["reduce 0/1 (0%)", "reduce 1/1"]  # the final call, told twice
+
+
+def test_condensing_shows_its_progress(tmp_path: Path) -> None:
+    from conftest import FAKE
+
+    from ghost.jobs.runner import Hooks, JobRun
+    from ghost.jobs.summarize import SummarizeJob
+    from ghost.options import RunOptions
+    from test_jobs import episode
+
+    small = tmp_path / "models.toml"
+    small.write_text('[models."fake:small"]\ncontext = 7800\nmax_output = 2000\n'
+                     'input = 5.0\noutput = 25.0\n')
+    path = episode(tmp_path / "ep.txt", "FACT-LONG " + "detail " * 60, minutes=40)
+    FAKE.responders["fake:cheap"] = lambda request: (
+        "- condensed [00:00:00]" if request.stage == "collapse" else None)
+    told: list[tuple[str, int, int]] = []
+    opts = RunOptions(cache_dir=tmp_path / "cache", map_model="fake:cheap",
+                      reduce_model="fake:small", models_file=str(small), chunk_tokens=800)
+    JobRun(SummarizeJob([path]), opts,
+           Hooks(progress=lambda *args: told.append(args))).execute()
+    stages = {stage for stage, _, _ in told}
+    assert {"map", "collapse", "reduce"} <= stages
+    collapse = [(done, total) for stage, done, total in told if stage == "collapse"]
+    assert collapse[-1][0] == collapse[-1][1]  # every condensing call told
+
+
+def test_a_terminal_gets_bars_for_indexing_and_triage(standin: StandIn, tmp_path: Path) -> None:
+    from test_profile_e2e import OWNER, mailbox
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, **standin.env(TEST_KEY), "COLUMNS": "100", "TERM": "xterm",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "ghost", "profile", "--mbox",
+                           str(mailbox(tmp_path / "inbox.mbox")), "--owner", OWNER,
+                           "--cache-dir", str(tmp_path / "cache"), "-o",
+                           str(tmp_path / "p.md")],
+                          stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
+                          check=False)
+    os.close(follower)
+    seen = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert proc.returncode == 0
+    screen = seen.decode("utf-8", "replace")
+    for stage in ("indexing MB", "triage", "map", "reduce"):
+        assert stage in screen, stage
+    assert "━" in screen and "triage 1/" not in screen

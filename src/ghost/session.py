@@ -44,7 +44,8 @@ class Session:
         if not options.dry_run:
             self.manifest.keep_journal(self.cache_dir)
         self.runner = Runner(self.ledger, self.cache, self.manifest,
-                             concurrency=options.concurrency, patience=options.patience)
+                             concurrency=options.concurrency, patience=options.patience,
+                             progress=progress)
         self._stages: dict[str, Stage] = {}
         self._models: dict[str, tuple[Model, str]] = {}  # by spec: the adapter and its host
         self.batch: BatchStore | None = None
@@ -57,6 +58,11 @@ class Session:
         """Tell the user something about the run as it happens (stderr on the command line)."""
         if self._say is not None:
             self._say(line)
+
+    def tell(self, stage: str, done: int, total: int) -> None:
+        """Report progress of a stage that is not model calls (indexing mail, say)."""
+        if self._progress is not None:
+            self._progress(stage, done, total)
 
     def ticker(self, stage: str, total: int) -> Callable[..., None]:
         """A callback that reports one more of `total` calls of `stage` done, each time called

@@ -34,7 +34,7 @@ def index_cmd(
       ghost mail index ~/takeout/inbox.mbox
     """
     from ghost.cache import cache_root
-    from ghost.narrow.mailboxes import open_mailbox
+    from ghost.narrow.mailboxes import indexing_progress, open_mailbox
 
     c.setup(quiet, verbose)
     console = c.Console(quiet, verbose, as_json)
@@ -44,7 +44,10 @@ def index_cmd(
 
             raise InputError(f"{mailbox}: no such mailbox")
         with open_mailbox(cache_root(cache_dir), mailbox) as index:
-            report = index.add()
+            try:
+                report = index.add(progress=indexing_progress(mailbox, console.progress))
+            finally:
+                console.clear_progress()
             stats = index.stats()
             where = index.path
     data = {"mailbox": str(mailbox.resolve()), "path": str(where), "added": report.added,

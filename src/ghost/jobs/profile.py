@@ -34,7 +34,7 @@ from ghost.jobs.runner import Document
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
-from ghost.narrow.mailboxes import index_folder, open_mailbox
+from ghost.narrow.mailboxes import index_folder, indexing_progress, open_mailbox
 from ghost.narrow.query import compile_query
 from ghost.narrow.results import StoredMessage
 from ghost.plan import Plan, StagePlan
@@ -98,7 +98,7 @@ def open_index(session: Session, mailbox: Path, *, dry_run: bool) -> tuple[MailI
         raise InputError(f"{mailbox}: no such mailbox (mbox file, Maildir or folder of .eml)")
     index = open_mailbox(session.cache_dir, mailbox, temporary=dry_run)
     try:
-        return index, index.add()
+        return index, index.add(progress=indexing_progress(mailbox, session.tell))
     except BaseException:
         index.close()
         raise
@@ -238,8 +238,7 @@ def _build(session: Session, index: MailIndex, added: AddReport,
                                       max_tokens=session.max_tokens("map"),
                                       stage="map", parts=len(chunks))[0]
                       for c, s in keep]
-    completions = session.runner.map(map_stage, notes_requests,
-                                     on_done=session.ticker("map", len(notes_requests)))
+    completions = session.runner.map(map_stage, notes_requests)
     valid = {mid for c in chunks for mid in c.message_ids}
     notes = []
     by_id: dict[str, StoredMessage] = {}

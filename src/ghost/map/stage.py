@@ -112,8 +112,7 @@ def take_notes(session: Session, sources: Source | Sequence[Source], requests: l
         completions = run_batched(session.runner, stage, requests, session.batch)
         mapped = notes_from(chunks, with_room(session.runner, stage, requests, completions))
     else:
-        mapped = map_chunks(session.runner, session.stage("map"), chunks, requests,
-                            on_done=session.ticker("map", len(requests)))
+        mapped = map_chunks(session.runner, session.stage("map"), chunks, requests)
     result.mapped = len(mapped)
     kept = []
     for position, (note, source) in enumerate(zip(mapped, owners, strict=True)):

@@ -78,8 +78,10 @@ class Runner:
     def __init__(self, ledger: Ledger, cache: ResponseCache | None = None,
                  manifest: Manifest | None = None, *, concurrency: int = DEFAULT_CONCURRENCY,
                  patience: float = DEFAULT_PATIENCE, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 progress: Callable[[str, int, int], None] | None = None):
         self.ledger = ledger
+        self.progress = progress  # (stage, done, total): every map and every single call
         self.cache = cache
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
@@ -97,7 +99,14 @@ class Runner:
         the request's max_tokens is lowered to fit (if that leaves a useful answer, see
         `least_useful`) or BudgetExceeded is raised. `expected_output` is for plans only.
         """
-        return self._call(stage, request, None, manifest_extra)
+        self._tell(request.stage, 0, 1)
+        completion = self._call(stage, request, None, manifest_extra)
+        self._tell(request.stage, 1, 1)
+        return completion
+
+    def _tell(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
     def _call(self, stage: Stage, request: Request, stop: threading.Event | None,
               manifest_extra: dict[str, object]) -> Completion:
@@ -185,6 +194,9 @@ class Runner:
         """
         results: list[Completion | None] = [None] * len(requests)
         flight = _Flight()
+        label = requests[0].stage if requests else ""
+        finished = [0]
+        count = threading.Lock()
         # A server here or on the private network may compute one call at a time: learn
         # how many it takes at once, so that none waits in its queue past its timeout.
         gate = self._gate_for(stage)
@@ -201,6 +213,9 @@ class Runner:
                 results[i] = completion = self._call(stage, requests[i], flight.halt, {})
                 took = None if completion.cached else time.monotonic() - started
                 room = completion.room
+                with count:
+                    finished[0] += 1
+                    self._tell(label, finished[0], len(requests))
                 if on_done is not None:
                     on_done(i, completion)
             except BaseException as exc:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ghost.cache import ensure_private_dir
 from ghost.errors import InputError
-from ghost.narrow.index import INDEX_FILE, MailIndex
+from ghost.narrow.index import INDEX_FILE, AddReport, MailIndex
 from ghost.narrow.private import remove_tree, tree_bytes
 
 MAIL_DIR = "mail"
@@ -133,3 +134,15 @@ def _peek(db: Path) -> tuple[str | None, int | None]:
     except sqlite3.Error:
         return None, None
     return (row[0] if row else None), int(count)
+
+
+def indexing_progress(mailbox: Path,
+                      tell: Callable[[str, int, int], None]) -> Callable[[AddReport], None]:
+    """A MailIndex.add progress callback that tells megabytes read of the mailbox's size."""
+    files = [mailbox] if mailbox.is_file() else [p for p in mailbox.rglob("*") if p.is_file()]
+    megabytes = max(1, sum(p.stat().st_size for p in files) // 1_000_000)
+
+    def indexed(report: AddReport) -> None:
+        tell("indexing MB", min(megabytes, report.stats.bytes_read // 1_000_000), megabytes)
+
+    return indexed
