@@ -24,6 +24,18 @@ def hooks_for(console: Console) -> Hooks:
     return Hooks(progress=console.progress, say=console.info)
 
 
+def failure_report(command: str, run: JobRun[Any], exc: Exception) -> dict[str, Any]:
+    """The --json report of a run that failed: its error line, exit code, what it spent."""
+    from ghost.errors import GhostError
+    from ghost.logs import redact
+
+    return {"command": command, "status": run.status or "failed",
+            "error": redact(str(exc)),
+            "exit_code": exc.exit_code if isinstance(exc, GhostError) else 1,
+            "ledger": run.ledger.to_dict(),
+            "manifest": str(run.manifest) if run.manifest else None}
+
+
 def execute(ctx: RunContext, job: Job[T]) -> T:
     """Run `job` with the command's options; print the plan or write the result; report."""
     from ghost.write.markdown import render_document
@@ -32,6 +44,10 @@ def execute(ctx: RunContext, job: Job[T]) -> T:
     run = JobRun(job, options, hooks_for(console))
     try:
         result = run.execute(ctx.output)
+    except Exception as exc:
+        if console.as_json:  # a script reading stdout learns why, and what was spent
+            console.report(failure_report(job.command, run, exc))
+        raise
     finally:
         console.clear_progress()
         if run.status != "ok" and run.ledger.stages:
