@@ -36,6 +36,9 @@ SUBMITTING, SUBMITTED = "submitting", "submitted"
 
 
 class BatchModel(Protocol):
+    # The most requests, and bytes of requests, one batch of this provider takes.
+    batch_limits: tuple[int, int]
+
     def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str: ...
     def batch_status(self, batch_id: str) -> str: ...  # "pending" | "ended" | "failed"
     def batch_results(self, batch_id: str) -> dict[str, Completion | str]: ...
@@ -184,8 +187,8 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
     waiting = {cid for record in ours for cid in record.custom_ids}
     to_submit = [i for i in missing if keys[i] not in waiting]
     ids = [r.label for r in ours]
-    if to_submit:
-        items = [(keys[i], requests[i]) for i in to_submit]
+    for items in batch_groups([(keys[i], requests[i]) for i in to_submit],
+                              *getattr(batch_model, "batch_limits", DEFAULT_BATCH_LIMITS)):
         # Each call's worst case at the batch discount (a batch cannot be shortened to fit:
         # its results are matched to their calls by the request's cache key).
         estimate = sum(worst_cost(stage.info, r, stage.info.batch_discount) for _, r in items)
@@ -201,6 +204,34 @@ def run_batched(runner: Runner, stage: Stage, requests: Sequence[Request],
         ids.append(record.label)
     raise BatchPending(f"{len(missing)} {stage.name} calls are in provider batches "
                        f"({', '.join(ids)}); run again later to collect them", ids)
+
+
+BATCH_BYTES_SHARE = 0.9  # of a provider's byte limit a batch fills: the wire adds its framing
+DEFAULT_BATCH_LIMITS = (50_000, 200 * 1024 * 1024)  # a provider that names none: OpenAI's
+
+
+def batch_groups(items: Sequence[tuple[str, Request]], most_requests: int,
+                 most_bytes: int) -> list[list[tuple[str, Request]]]:
+    """`items` in order, cut into batches a provider takes: at most `most_requests` each, and
+    about BATCH_BYTES_SHARE of `most_bytes` of requests (100,000 and 256 MB on Anthropic,
+    50,000 and 200 MB on OpenAI).
+
+    >>> from ghost.models.protocol import Message
+    >>> ask = Request("Note.", (Message.user("x" * 100),))
+    >>> [len(g) for g in batch_groups([(str(i), ask) for i in range(7)], 3, 10**9)]
+    [3, 3, 1]
+    """
+    groups: list[list[tuple[str, Request]]] = []
+    size = 0
+    for item in items:
+        weight = len(json.dumps(item[1].payload(), ensure_ascii=False).encode("utf-8")) + 256
+        if not groups or len(groups[-1]) >= most_requests or \
+                size + weight > BATCH_BYTES_SHARE * most_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += weight
+    return groups
 
 
 def _submit(model: BatchModel, store: BatchStore, record: BatchRecord,

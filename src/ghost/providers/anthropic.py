@@ -161,6 +161,8 @@ class AnthropicModel:
 
     # Message Batches API: half price, results within 24 hours.
     # A batch has no metadata: `tag` is not sent, and find_batch matches by custom ids.
+    batch_limits = (100_000, 256 * 1024 * 1024)  # requests, bytes: the most one batch takes
+
     def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str:
         requests: list[Any] = [{"custom_id": cid, "params": build_params(self.info, r)}
                                for cid, r in items]

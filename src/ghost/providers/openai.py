@@ -101,6 +101,8 @@ class OpenAIModel:
                           choice.finish_reason or "", room=room_from_headers(raw.headers))
 
     # Batch API: a JSONL file of requests, half price, results within 24 hours.
+    batch_limits = (50_000, 200 * 1024 * 1024)  # Batch API: 50,000 requests or 200 MB a batch
+
     def submit_batch(self, items: Sequence[tuple[str, Request]], tag: str = "") -> str:
         lines = [json.dumps({"custom_id": cid, "method": "POST", "url": BATCH_ENDPOINT,
                              "body": build_params(self.info, r, compat=self._compat)})
