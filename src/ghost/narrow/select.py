@@ -44,39 +44,54 @@ def select_owner_threads(index: MailIndex, owner_addresses: list[str], limit: in
     conn = index.conn
     marks = ",".join("?" * len(owners))
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS owner_msgs(msg INTEGER PRIMARY KEY, sent INT)")
-    conn.execute("DELETE FROM owner_msgs")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS owner_threads(tid INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS familiar(addr TEXT PRIMARY KEY, n INT)")
+    for table in ("owner_msgs", "owner_threads", "familiar"):
+        conn.execute(f"DELETE FROM {table}")
     conn.execute(
         f"INSERT INTO owner_msgs SELECT p.msg, max(p.role = 0) FROM participants p "
         f"JOIN messages m ON m.id = p.msg WHERE p.addr IN ({marks}) AND m.is_bulk = 0 "
         f"GROUP BY p.msg", owners)
-    familiarity = dict(conn.execute(
-        f"SELECT p.addr, count(DISTINCT p.msg) FROM participants p JOIN owner_msgs o "
-        f"ON o.msg = p.msg WHERE p.addr NOT IN ({marks}) GROUP BY p.addr", owners).fetchall())
-    threads = conn.execute(
-        "SELECT m.thread_id, max(m.date), count(*), max(coalesce(o.sent, 0)), "
-        "(SELECT subject FROM messages s WHERE s.thread_id = m.thread_id "
-        " ORDER BY s.date IS NULL, s.date LIMIT 1) "
-        "FROM messages m LEFT JOIN owner_msgs o ON o.msg = m.id "
-        "WHERE m.is_bulk = 0 AND m.thread_id IN (SELECT DISTINCT thread_id FROM messages "
-        " WHERE id IN (SELECT msg FROM owner_msgs)) GROUP BY m.thread_id").fetchall()
-    people: dict[int, set[str]] = {}
-    for tid, addr in conn.execute(
-            "SELECT m.thread_id, p.addr FROM messages m JOIN participants p ON p.msg = m.id "
-            "WHERE m.thread_id IN (SELECT DISTINCT thread_id FROM messages WHERE id IN "
-            "(SELECT msg FROM owner_msgs))"):
-        if addr not in owners:
-            people.setdefault(tid, set()).add(addr)
+    conn.execute("INSERT INTO owner_threads SELECT DISTINCT m.thread_id FROM messages m "
+                 "JOIN owner_msgs o ON o.msg = m.id")
+    # How many of the owner's messages each correspondent appears in.
+    conn.execute(
+        f"INSERT INTO familiar SELECT p.addr, count(DISTINCT p.msg) FROM participants p "
+        f"JOIN owner_msgs o ON o.msg = p.msg WHERE p.addr NOT IN ({marks}) GROUP BY p.addr",
+        owners)
     newest = conn.execute("SELECT max(date) FROM messages WHERE is_bulk = 0").fetchone()[0]
     ref = now.timestamp() if now else (newest or 0)
-    picks = []
-    for tid, last, count, sent, subject in threads:
+
+    def score(last: int | None, count: int, sent: int, familiar: int | None) -> float:
         age_days = max(ref - (last or 0), 0) / 86400 if last else 10 * half_life_days
         recency = 0.5 ** (age_days / half_life_days)
-        correspondents = sorted(people.get(tid, ()), key=lambda a: (-familiarity.get(a, 0), a))
-        familiar = max((math.log1p(familiarity.get(a, 0)) for a in correspondents), default=0.0)
-        score = recency * (1.0 + familiar) * (1.5 if sent else 1.0) * (1 + math.log1p(count) / 4)
-        picks.append(ThreadPick(tid, subject or "", round(score, 6),
+        return round(recency * (1.0 + math.log1p(familiar or 0)) * (1.5 if sent else 1.0)
+                     * (1 + math.log1p(count) / 4), 6)
+
+    # The top `limit` in SQL: an archive with a million owner threads never comes into memory.
+    conn.create_function("ghost_thread_score", 4, score, deterministic=True)
+    top = conn.execute(
+        "SELECT t.tid, t.last, t.n, t.sent, ghost_thread_score(t.last, t.n, t.sent, "
+        " (SELECT max(f.n) FROM messages x JOIN participants p ON p.msg = x.id "
+        "  JOIN familiar f ON f.addr = p.addr WHERE x.thread_id = t.tid)) AS score "
+        "FROM (SELECT m.thread_id AS tid, max(m.date) AS last, count(*) AS n, "
+        "      max(coalesce(o.sent, 0)) AS sent FROM messages m "
+        "      LEFT JOIN owner_msgs o ON o.msg = m.id "
+        "      WHERE m.is_bulk = 0 AND m.thread_id IN (SELECT tid FROM owner_threads) "
+        "      GROUP BY m.thread_id) AS t "
+        "ORDER BY score DESC, coalesce(t.last, 0) DESC LIMIT ?", (limit,)).fetchall()
+    picks = []
+    for tid, last, count, sent, thread_score in top:
+        subject = conn.execute("SELECT subject FROM messages WHERE thread_id = ? "
+                               "ORDER BY date IS NULL, date LIMIT 1", (tid,)).fetchone()[0]
+        people = {addr for (addr,) in conn.execute(
+            "SELECT DISTINCT p.addr FROM messages m JOIN participants p ON p.msg = m.id "
+            "WHERE m.thread_id = ?", (tid,))} - set(owners)
+        familiarity = dict(conn.execute(
+            f"SELECT addr, n FROM familiar WHERE addr IN ({','.join('?' * len(people))})",
+            sorted(people)).fetchall()) if people else {}
+        correspondents = sorted(people, key=lambda a: (-familiarity.get(a, 0), a))
+        picks.append(ThreadPick(tid, subject or "", thread_score,
                                 datetime.fromtimestamp(last, UTC) if last else None, count,
                                 bool(sent), correspondents))
-    picks.sort(key=lambda p: (-p.score, -(p.last_date.timestamp() if p.last_date else 0)))
-    return picks[:limit]
+    return picks
