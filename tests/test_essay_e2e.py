@@ -123,10 +123,11 @@ def screening(letter: str):
     return respond
 
 
-@pytest.mark.parametrize(("letter", "essays", "exit_code"), [("C", 0, 1), ("B", 1, 0),
-                                                              ("A", 1, 0)])
+@pytest.mark.parametrize(("letter", "essays", "written", "exit_code"),
+                         [("C", 1, False, 1), ("B", 2, True, 0), ("A", 1, True, 0)])
 def test_screen_cancels_on_c_and_cautions_on_b(tmp_path: Path, monkeypatch, letter: str,
-                                               essays: int, exit_code: int) -> None:
+                                               essays: int, written: bool,
+                                               exit_code: int) -> None:
     with StandIn(responder=screening(letter)) as server:
         for name, value in server.env("k-test-123456").items():
             monkeypatch.setenv(name, value)
@@ -134,13 +135,15 @@ def test_screen_cancels_on_c_and_cautions_on_b(tmp_path: Path, monkeypatch, lett
         result = run_essay(CORPUS_SAMPLES, REPO / "corpora" / "episode-042.txt", tmp_path,
                            "--screen", "-o", out)
         assert result.exit_code == exit_code, result.output
+        # The screen and the essay start together: on C the essay request was sent and
+        # closed, on B it was closed and sent again with the caution (counted at the stand-in).
         sent = essay_requests(server)
-        assert len(sent) == essays  # counted at the stand-in: no essay request on C
-        assert out.exists() == bool(essays)
+        assert len(sent) == essays
+        assert out.exists() == written
         if letter == "C":
             assert "screen" in result.stderr and "nothing was written" in result.stderr
-        if essays:
-            system = json.dumps(sent[0]["system"])
+        if written:
+            system = json.dumps(sent[-1]["system"])
             assert ("flagged the source as" in system) == (letter == "B")
 
 

@@ -105,7 +105,8 @@ def test_ghost_run_killed_then_rerun_repays_no_answered_call(
         proc = ghost_run(server, config)
         deadline = time.monotonic() + 60
         while not when(server):
-            assert proc.poll() is None, "the run ended before the kill"
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended before the kill: {proc.communicate()[1]}")
             assert time.monotonic() < deadline
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
