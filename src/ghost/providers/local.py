@@ -7,6 +7,8 @@ not thread-safe, so calls on one model are serialized; with --concurrency > 1 th
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -86,8 +88,22 @@ def _load(path: Path, n_ctx: int, n_gpu_layers: int) -> _Loaded:
         except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"
             raise InputError(f"local model {path}: llama.cpp cannot load it ({exc})") from None
         loaded = _Loaded(llm, threading.Lock(), _chat_formatter(llm))
+        if not _MODELS:
+            atexit.register(_close_all)
         _MODELS[key] = loaded
         return loaded
+
+
+def _close_all() -> None:
+    """Free the loaded models while the interpreter still works: left to Llama.__del__ at
+    shutdown, llama-cpp-python prints "Exception ignored ... Traceback" on every exit."""
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            if loaded.lock.acquire(timeout=5):  # not under a generation still running
+                with contextlib.suppress(Exception):
+                    loaded.llm.close()
+                loaded.lock.release()
+        _MODELS.clear()
 
 
 def plain_prompt(request: Request) -> str:
