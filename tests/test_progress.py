@@ -52,16 +52,14 @@ def test_a_piped_run_prints_progress_lines(standin: StandIn, tmp_path: Path) -> 
     assert "map" not in result.stdout
 
 
-def test_a_terminal_gets_a_bar(standin: StandIn, tmp_path: Path) -> None:
-    source = tmp_path / "minutes.txt"
-    source.write_text(planted_text())
+def on_a_terminal(server: StandIn, *args: str) -> tuple[int, str, str]:
+    """Run `ghost ARGS` with stderr on a pseudo-terminal: (exit code, what the terminal
+    showed, stdout)."""
     leader, follower = pty.openpty()
-    env = {**os.environ, **standin.env(TEST_KEY), "COLUMNS": "100", "TERM": "xterm"}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    proc = subprocess.run([sys.executable, "-m", "ghost", "summarize", str(source),
-                           "--cache-dir", str(tmp_path / "cache"), "--chunk-tokens", "600"],
-                          stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
-                          check=False)
+    env = {**os.environ, **server.env(TEST_KEY), "COLUMNS": "100", "TERM": "xterm",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "ghost", *args], stdout=subprocess.PIPE,
+                          stderr=follower, env=env, timeout=120, check=False, text=True)
     os.close(follower)
     seen = b""
     try:
@@ -70,11 +68,18 @@ def test_a_terminal_gets_a_bar(standin: StandIn, tmp_path: Path) -> None:
     except OSError:
         pass  # the terminal closed
     os.close(leader)
-    assert proc.returncode == 0
-    screen = seen.decode("utf-8", "replace")
+    return proc.returncode, seen.decode("utf-8", "replace"), proc.stdout
+
+
+def test_a_terminal_gets_a_bar(standin: StandIn, tmp_path: Path) -> None:
+    source = tmp_path / "minutes.txt"
+    source.write_text(planted_text())
+    code, screen, stdout = on_a_terminal(standin, "summarize", str(source), "--cache-dir",
+                                         str(tmp_path / "cache"), "--chunk-tokens", "600")
+    assert code == 0
     assert "map" in screen and "━" in screen  # rich's bar
     assert "map 1/" not in screen  # no pipe-style lines on a terminal
-    assert proc.stdout.strip()  # the summary itself went to stdout
+    assert stdout.strip()  # the summary itself went to stdout
 
 
 def test_ghost_run_logs_progress_for_cron(standin: StandIn, tmp_path: Path) -> None:
@@ -136,25 +141,11 @@ def test_condensing_shows_its_progress(tmp_path: Path) -> None:
 def test_a_terminal_gets_bars_for_indexing_and_triage(standin: StandIn, tmp_path: Path) -> None:
     from test_profile_e2e import OWNER, mailbox
 
-    leader, follower = pty.openpty()
-    env = {**os.environ, **standin.env(TEST_KEY), "COLUMNS": "100", "TERM": "xterm",
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.run([sys.executable, "-m", "ghost", "profile", "--mbox",
-                           str(mailbox(tmp_path / "inbox.mbox")), "--owner", OWNER,
-                           "--cache-dir", str(tmp_path / "cache"), "-o",
-                           str(tmp_path / "p.md")],
-                          stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
-                          check=False)
-    os.close(follower)
-    seen = b""
-    try:
-        while chunk := os.read(leader, 65536):
-            seen += chunk
-    except OSError:
-        pass
-    os.close(leader)
-    assert proc.returncode == 0
-    screen = seen.decode("utf-8", "replace")
+    code, screen, _ = on_a_terminal(standin, "profile", "--mbox",
+                                    str(mailbox(tmp_path / "inbox.mbox")), "--owner", OWNER,
+                                    "--cache-dir", str(tmp_path / "cache"), "-o",
+                                    str(tmp_path / "p.md"))
+    assert code == 0
     for stage in ("indexing MB", "triage", "map", "reduce"):
         assert stage in screen, stage
     assert "━" in screen and "triage 1/" not in screen
