@@ -307,3 +307,12 @@ def test_summarize_with_the_default_reduce_model(on_today: None, standin: StandI
     assert THINKING_MARK not in report["text"] and "FACT-D29" in report["text"]
     assert report["ledger"]["stages"]["reduce"]["output_tokens"] > \
         count_tokens(reduce_req.reply or "")  # thinking billed as output
+
+
+def test_a_model_not_in_the_table_is_counted_with_a_margin() -> None:
+    # cl100k counted a Gemma served by llama.cpp ~7 % low: an unknown tokenizer gets 10 % more.
+    from ghost.models.catalog import UNKNOWN_TOKEN_MARGIN, load_catalog
+
+    catalog = load_catalog()
+    assert catalog.resolve("openai:gemma-3-270m").token_margin == UNKNOWN_TOKEN_MARGIN
+    assert catalog.resolve("openai:gpt-4o-mini").token_margin == 0.0  # its own encoding

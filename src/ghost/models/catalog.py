@@ -23,6 +23,7 @@ from ghost.errors import ConfigError, InputError
 log = logging.getLogger(__name__)
 
 # Used when a model is missing from the table: generous enough to plan, flagged as unknown.
+UNKNOWN_TOKEN_MARGIN = 0.1  # counted with cl100k, a model not in the table gets this much more
 _UNKNOWN_CONTEXT = 128_000
 _UNKNOWN_MAX_OUTPUT = 8_192
 # A model whose `retires` date is this close gets a one-line warning on every run that uses it.
@@ -127,9 +128,10 @@ class Catalog:
         pconf = self.providers.get(provider, {})
         margin = float(pconf.get("token_margin", 0.0))
         discount = float(pconf.get("batch_discount", 0.5))
-        if entry is None:
+        if entry is None:  # its own tokenizer is unknown: cl100k counted Gemma's 7 % low
             return ModelInfo(provider, name, _UNKNOWN_CONTEXT, _UNKNOWN_MAX_OUTPUT, None,
-                             token_margin=margin, batch_discount=discount, known=False)
+                             token_margin=max(margin, UNKNOWN_TOKEN_MARGIN),
+                             batch_discount=discount, known=False)
         try:
             inp = float(entry["input"])
             write = float(entry.get("cache_write", inp))
