@@ -228,6 +228,8 @@ def test_ghost_run_killed_while_collecting_a_batch_bills_no_result_twice(
         assert server.calls(path="/v1/messages/batches") == creates  # nothing submitted again
         again = sent(server, mark)
     assert len(again) <= 1  # at most the reduce call, if the kill came before it
-    assert report["processed"] == {"ep1.txt": "done"}
+    # Done by the rerun, or (a fast machine, a late kill) already by the killed run: either
+    # way written once, billed once.
+    assert report["processed"] in ({"ep1.txt": "done"}, {})
     assert spend - costliest - 1e-6 <= month_spend(tmp_path) <= spend + 1e-6
     assert outputs(tmp_path) == written
