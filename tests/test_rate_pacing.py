@@ -21,6 +21,14 @@ def many_paragraphs(n: int) -> str:
                        "and some ordinary words about it. " * 8 for i in range(n)) + "\n"
 
 
+def summarize_long(tmp_path: Path, paragraphs: int, *extra: str) -> Any:
+    """`ghost summarize` of `paragraphs` paragraphs in 400-token chunks, at most 64 in flight."""
+    source = tmp_path / "long.txt"
+    source.write_text(many_paragraphs(paragraphs))
+    return run_cli("summarize", source, "--cache-dir", tmp_path / "cache",
+                   "--chunk-tokens", "400", "--concurrency", "64", *extra)
+
+
 def most_in_flight(server: StandIn) -> int:
     calls = [(r.started, r.finished) for r in server.requests
              if r.status == 200 and r.path == "/v1/messages" and r.finished is not None]
@@ -39,10 +47,7 @@ def limited(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize("limited", [(1800, 0.4)], indirect=True)
 def test_a_roomy_account_gets_more_calls_in_flight_than_the_start(limited: StandIn,
                                                                   tmp_path: Path) -> None:
-    source = tmp_path / "long.txt"
-    source.write_text(many_paragraphs(400))
-    result = run_cli("summarize", source, "--cache-dir", tmp_path / "cache",
-                     "--chunk-tokens", "400", "--concurrency", "64", "--budget", "5")
+    result = summarize_long(tmp_path, 400, "--budget", "5")
     assert result.exit_code == 0, result.output
     maps = sum(1 for r in limited.requests if r.status == 200) - 1
     assert maps > 60
@@ -53,10 +58,7 @@ def test_a_roomy_account_gets_more_calls_in_flight_than_the_start(limited: Stand
 @pytest.mark.parametrize("limited", [(120, 0.05)], indirect=True)
 def test_a_small_account_is_paced_down_and_every_call_lands(limited: StandIn,
                                                             tmp_path: Path) -> None:
-    source = tmp_path / "long.txt"
-    source.write_text(many_paragraphs(60))
-    result = run_cli("summarize", source, "--cache-dir", tmp_path / "cache",
-                     "--chunk-tokens", "400", "--concurrency", "64")
+    result = summarize_long(tmp_path, 60)
     assert result.exit_code == 0, result.output
     assert limited.rate_limit is not None
     answered = sum(1 for r in limited.requests if r.status == 200)
