@@ -5,7 +5,10 @@ author's other papers (own rate: share that "sounds like the author"), and every
 other author is scored against all of the author's (other rate: share that passes for the
 author). The thresholds were tuned on Hamilton and Madison (the tuning split); Jay, the example
 host's essays (corpora/my_essays) and the podcast transcripts were not used to tune (the held-out
-split). The disputed and joint papers are reported apart: their author is the question.
+split). The disputed and joint papers are reported apart: their author is the question. Both modes
+are measured: the verdict alone (general English as the background) and with impostor texts
+(`--impostors`): for a Federalist author the other two authors' papers, for the host all of
+them and the transcripts. The headline gives own and other rates per split and mode.
 Prints JSON. Needs ../shared. Usage: python bench/bench_style.py [--quick]
 """
 
@@ -27,6 +30,7 @@ TRANSCRIPTS = SHARED / "data" / "transcripts"
 TUNING = ("hamilton", "madison")
 HELD_OUT = ("jay", "host")
 UNCERTAIN = ("hamilton-or-madison", "hamilton-and-madison")
+FEDERALIST_AUTHORS = ("hamilton", "madison", "jay")
 
 
 def corpora() -> dict[str, list[str]]:
@@ -69,19 +73,28 @@ def measure(groups: dict[str, list[str]], quick: bool = False) -> dict[str, obje
 
 
 def with_impostors(groups: dict[str, list[str]]) -> dict[str, object]:
-    """The same rates when the other Federalist authors' papers are given as impostors (as a
-    user would give other writers' texts, or model-written drafts, to `--impostors`)."""
-    authors = ("hamilton", "madison", "jay")
-    own, other = {}, {}
-    for author in authors:
-        pool = [t for name in authors if name != author for t in groups[name]]
+    """The same rates when other writers' texts are given as impostors (`--impostors`): for a
+    Federalist author the other two authors' papers, for the host every Federalist paper and
+    the transcripts; the text scored is never among its own impostors."""
+    pools = {a: [t for n in FEDERALIST_AUTHORS if n != a for t in groups[n]]
+             for a in FEDERALIST_AUTHORS}
+    pools["host"] = [t for n in (*FEDERALIST_AUTHORS, "transcripts") for t in groups[n]]
+    own: dict[str, float] = {}
+    other: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for author, pool in pools.items():
         own[author] = round(share(own_verdicts(groups[author], pool)), 3)
-        for name in authors:
-            if name != author:
-                verdicts = other_verdicts(groups[name], groups[author], pool)
-                other[f"{name} as {author}"] = round(share(verdicts), 3)
-    return {"impostors": "the other two authors' papers (less the one scored)",
-            "own": own, "other": other}
+        counts[author] = len(groups[author])
+        for name in (*FEDERALIST_AUTHORS, "host", "transcripts"):
+            if name != author and (author == "host" or name in FEDERALIST_AUTHORS):
+                key = f"{name} as {author}"
+                other[key] = round(share(other_verdicts(groups[name], groups[author], pool)), 3)
+                counts[key] = len(groups[name])
+    return {"impostors": "Federalist author: the other two authors' papers; host: all "
+                         "Federalist papers and the transcripts (never the text scored)",
+            "own": own, "other": other, "texts": counts,
+            "tuning": _pooled(own, other, counts, TUNING, tuning=True),
+            "held_out": _pooled(own, other, counts, HELD_OUT, tuning=False)}
 
 
 def _pooled(own: dict[str, float], other: dict[str, float], counts: dict[str, int],
@@ -104,8 +117,14 @@ def main() -> None:
         sys.exit(f"bench_style: needs the shared Federalist papers ({FEDERALIST} not found)")
     start = time.perf_counter()
     groups = corpora()
-    result = measure(groups, quick="--quick" in sys.argv)
-    result["with_impostors"] = with_impostors(groups)
+    alone = measure(groups, quick="--quick" in sys.argv)
+    given = with_impostors(groups)
+    result: dict[str, object] = {"headline": {
+        mode: {split: {k: rates[split][k] for k in ("own_rate", "other_rate")}  # type: ignore
+               for split in ("tuning", "held_out")}
+        for mode, rates in (("without_impostors", alone), ("with_impostors", given))}}
+    result.update(alone)
+    result["with_impostors"] = given
     result["method"] = {
         "verdict": "function-word evidence against same-genre impostors, calibrated on the "
                    "samples held out one at a time; Delta backstop; cliché guard",

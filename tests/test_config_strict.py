@@ -186,7 +186,7 @@ def test_the_init_example_loads_as_written(tmp_path: Path, monkeypatch) -> None:
 def test_every_setting_the_example_comments_out_is_accepted(tmp_path: Path) -> None:
     commented = re.findall(r"^# (\w+) = ", EXAMPLE, flags=re.M)
     assert set(commented) == {"essay_words", "summary_words", "base_url", "collapse", "timeout",
-                              "chunk_tokens", "cache_dir"}
+                              "chunk_tokens", "cache_dir", "impostors"}
     body = re.sub(r"^# (\w+ = )", r"\1", EXAMPLE, flags=re.M)
     body = body.replace("essay_words = 500", "essay_words = 900").replace(
         "chunk_tokens = 4000", "chunk_tokens = 3000").replace('"cache"', '"my-cache"')
@@ -195,6 +195,10 @@ def test_every_setting_the_example_comments_out_is_accepted(tmp_path: Path) -> N
     assert config.base_url == "http://localhost:11434/v1"
     assert config.chunk_tokens == 3000
     assert config.cache_dir == tmp_path / "my-cache"
+    assert config.impostors == tmp_path / "other-writers"
+    (tmp_path / "other-writers").mkdir()
+    (tmp_path / "other-writers" / "a.md").write_text("Another writer's essay, word for word.")
+    assert config.essay_settings().impostors == ("Another writer's essay, word for word.",)
 
 
 def test_good_values_keep_their_meaning(tmp_path: Path) -> None:

@@ -139,6 +139,30 @@ def test_three_drafts_share_one_prefix_cached_for_an_hour_and_are_ranked(
     assert ledger["cost_usd"] == pytest.approx(expected, abs=1e-6)  # rounded to 6 places
 
 
+def test_impostors_given_to_the_essay_withhold_sounds_like_from_a_draft_that_reads_like_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    transcript = shared_path(*SEED)
+    samples, _ = load_samples(CORPUS_SAMPLES)
+    close = samples[3].text  # draft 2 is this sample's words: it wins without impostors
+    others = tmp_path / "other-writers"
+    others.mkdir()
+    for name in ("a.md", "b.md", "c.md"):  # another writer who writes just like draft 2
+        (others / name).write_text(close)
+    with StandIn(responder=drafts_of_varying_voice(close)) as server:
+        for name, value in server.env("k-test-123456").items():
+            monkeypatch.setenv(name, value)
+        plain = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--drafts", "3", "--json")
+        checked = run_essay(CORPUS_SAMPLES, transcript, tmp_path, "--drafts", "3", "--json",
+                            "--impostors", others)
+    assert plain.exit_code == 0 and checked.exit_code == 0, checked.output
+    verdicts = {r: {d["draft"]: d["verdict"] for d in json.loads(out.stdout)["drafts"]}
+                for r, out in (("plain", plain), ("checked", checked))}
+    assert verdicts["plain"][2] == "sounds like the author"
+    assert verdicts["checked"][2] != "sounds like the author"
+    assert json.loads(plain.stdout)["style"]["nearer_impostors"] is None
+    assert json.loads(checked.stdout)["style"]["nearer_impostors"] is not None
+
+
 def test_one_draft_keeps_the_five_minute_cache_and_its_old_key(standin: StandIn,
                                                                tmp_path: Path) -> None:
     result = run_essay(CORPUS_SAMPLES, REPO / "corpora" / "episode-042.txt", tmp_path)

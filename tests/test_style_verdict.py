@@ -160,3 +160,6 @@ def test_federalist_other_authors_and_genres_do_not_pass() -> None:
     own = [score_draft(text, [t for t in hamilton if t is not text],
                        impostors=[*jay, *madison]).verdict for text in hamilton[::5]]
     assert share(own) >= 0.9
+    # held-out split with impostors: Jay has 5 papers (each scored against 4), so the
+    # thresholds widen for so few samples (Student's t); measured 4 of 5
+    assert share(own_verdicts(jay, [*hamilton, *madison])) >= 0.8

@@ -138,18 +138,21 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample],
         reply, result.screen = final_reply(session, request, screen_text=read,
                                            expected_output=int(planned.words * 1.6))
         essay, _ = split_sources(reply.text)
-        drafts.append(DraftScore(number, essay, style_check(essay, samples), reply.text))
+        drafts.append(DraftScore(number, essay, style_check(essay, samples, settings.impostors),
+                                 reply.text))
     result.drafts = rank_drafts(drafts)
     best = result.drafts[0]
     result.kept = f"draft {best.number}"
     if settings.revise:
-        best = revise(session, planned, requests[best.number], best, samples, read, result)
+        best = revise(session, planned, requests[best.number], best, samples, read, result,
+                      impostors=settings.impostors)
     keep(session, result, best, source)
     return result
 
 
 def revise(session: Session, planned: EssayPlan, request: Request, best: DraftScore,
-           samples: Sequence[Sample], screen_text: str, result: EssayResult) -> DraftScore:
+           samples: Sequence[Sample], screen_text: str, result: EssayResult, *,
+           impostors: Sequence[str] = ()) -> DraftScore:
     """Ask once for a revision that fixes what the style check measured; the better of the
     two is returned (the draft when nothing was measured to fix)."""
     result.guidance = revision_guidance(best.report, planned.voice, best.text,
@@ -162,7 +165,7 @@ def revise(session: Session, planned: EssayPlan, request: Request, best: DraftSc
     reply, _ = final_reply(session, revise_request(request, best.reply, part),
                            screen_text=screen_text, expected_output=int(planned.words * 1.6))
     essay, _ = split_sources(reply.text)
-    result.revision = DraftScore(0, essay, style_check(essay, samples), reply.text)
+    result.revision = DraftScore(0, essay, style_check(essay, samples, impostors), reply.text)
     if result.revision.key < best.key:
         result.kept = "revision"
         return result.revision
@@ -181,14 +184,15 @@ def keep(session: Session, result: EssayResult, kept: DraftScore, source: Source
     result.style = kept.report
 
 
-def style_check(draft: str, samples: Sequence[Sample]) -> Any:
-    """The stylometric report, or None when it cannot be computed (a tiny corpus, an empty
-    draft): the essay has been paid for by then, so this must never fail the run."""
+def style_check(draft: str, samples: Sequence[Sample], impostors: Sequence[str] = ()) -> Any:
+    """The stylometric report (against other writers' texts too, when given), or None when it
+    cannot be computed (a tiny corpus, an empty draft): the essay has been paid for by then,
+    so this must never fail the run."""
     from ghost.errors import InputError
     from ghost.style.stylometry import score_draft
 
     try:
-        return score_draft(draft, [s.text for s in samples])
+        return score_draft(draft, [s.text for s in samples], impostors=impostors)
     except InputError as exc:
         log.warning("no style check: %s", exc)
         return None

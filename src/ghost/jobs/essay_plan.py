@@ -58,6 +58,7 @@ class EssaySettings:
     revise: bool = False        # one revision from the measured differences
     samples_budget: int | None = None
     first_draft: int = 1        # --draft N: the single draft is number N (its own cache key)
+    impostors: tuple[str, ...] = ()  # other writers' texts: the style check rejects them
 
     @property
     def draft_numbers(self) -> list[int]:

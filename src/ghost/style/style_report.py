@@ -135,6 +135,9 @@ class StyleReport:
                          "each against the rest: about 0; up to 2.0 sounds like you)")
         if self.nearer_impostors:
             lines.append("  Nearer to the other writers' texts given than to your samples.")
+        elif self.nearer_impostors is None and self.verdict == SOUNDS_LIKE:
+            lines.append("  Checked against general English only: a writer of your genre with "
+                         "a close style can pass; --impostors DIR (their texts) rules them out.")
         if self.cliches:
             lines.append(f"  Generic AI phrasing your samples never use ({self.cliche_rate:.1f} "
                          "per 1000 words): " + ", ".join(f'"{c}"' for c in self.cliches))

@@ -13,6 +13,7 @@ Sentence lengths, punctuation and the most over- and under-used frequent words s
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -79,8 +80,13 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
     nearer = _nearer_impostors(draft, samples, impostors, max_words)
     verdict = UNKNOWN
     if draft_f.n_words >= MIN_VERDICT_WORDS and spread and evidence_spread:
-        verdict = decide(evidence_spread.robust_z(evidence), spread.robust_z(score),
-                         scan.rate, nearer_impostors=bool(nearer))
+        # With impostor texts the comparison with them rejects close writers, so the
+        # thresholds may allow for how little a few samples say about the author's spread;
+        # without them that tightness is what rejects other writers.
+        widen = few_samples_widening(len(feats)) if nearer is not None else 1.0
+        verdict = decide(evidence_spread.robust_z(evidence) / widen,
+                         spread.robust_z(score) / widen, scan.rate,
+                         nearer_impostors=bool(nearer))
     notes = _notes(feats, len(samples), draft_f, space, spread)
     return StyleReport(
         verdict=verdict, draft_delta=score, spread=spread,
@@ -91,6 +97,19 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
         notes=notes, evidence=evidence, evidence_spread=evidence_spread,
         cliches=scan.found, cliche_rate=scan.rate, nearer_impostors=nearer,
     )
+
+
+def few_samples_widening(n: int, z: float = SOUNDS_LIKE_EVIDENCE_Z) -> float:
+    """How much wider a z threshold must be when the spread comes from only `n` samples: a new
+    text's z against n samples follows Student's t with n - 1 degrees of freedom, scaled by
+    sqrt(1 + 1/n) (a prediction interval). The t quantile is the Cornish-Fisher expansion.
+
+    >>> round(few_samples_widening(50), 2), round(few_samples_widening(4), 2)
+    (1.04, 1.77)
+    """
+    dof = max(n - 1, 1)
+    t = z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2)
+    return t / z * math.sqrt(1 + 1 / n)
 
 
 def decide(evidence_z: float, delta_z: float, cliche_rate: float, *,

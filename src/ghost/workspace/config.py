@@ -42,6 +42,7 @@ inbox = "episodes"
 [samples]
 # The host's past essays (.md or .txt, optional front matter title/date).
 folder = "essays"
+# impostors = "other-writers"   # other writers of the genre: the style check rejects them
 
 [outputs]
 folder = "out"
@@ -106,13 +107,17 @@ class WorkspaceConfig:
     essay_read: str = "auto"
     essay_drafts: int = 1
     essay_revise: bool = False
+    impostors: Path | None = None  # other writers' texts for the style check
 
     def essay_settings(self) -> EssaySettings:
         """What each episode's essay asks for."""
+        from ghost.ingest.samples import load_samples
         from ghost.jobs.essay_plan import EssaySettings
 
+        others = tuple(s.text for s in load_samples(self.impostors)[0]) if self.impostors else ()
         return EssaySettings(words=self.essay_words, read=self.essay_read,
-                             drafts=self.essay_drafts, revise=self.essay_revise)
+                             drafts=self.essay_drafts, revise=self.essay_revise,
+                             impostors=others)
 
     @property
     def state_dir(self) -> Path:
@@ -206,6 +211,7 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         essay_words=parsed.outputs.essay_words, summary_words=parsed.outputs.summary_words,
         essay_read=parsed.essay.read, essay_drafts=parsed.essay.drafts,
         essay_revise=parsed.essay.revise,
+        impostors=root / parsed.samples.impostors if parsed.samples.impostors else None,
     )
 
 
@@ -227,6 +233,7 @@ class Episodes(_Section):
 
 class Samples(_Section):
     folder: str | None = None
+    impostors: str | None = None
 
 
 class Outputs(_Section):
