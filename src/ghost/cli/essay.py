@@ -25,6 +25,7 @@ def essay(
     drafts: Annotated[int, typer.Option("--drafts", help="Write this many drafts on one cached prefix (kept an hour when more than one), rank them with the style check and keep the best; the ranking goes in the notes file.")] = 1,
     revise: Annotated[bool, typer.Option("--revise", help="Feed what the style check measured back to the strong model for one revision, kept only if it scores better.")] = False,
     impostors: Annotated[Path | None, typer.Option("--impostors", help="Folder of other writers' texts in the host's genre: the style check (and the ranking of drafts) rejects a draft nearer to them.", show_default=False)] = None,
+    impostor_draft: Annotated[bool, typer.Option("--impostor-draft", help="Have the cheap model write a plain essay on the episode without the samples; a draft nearer to it than to the host's essays cannot sound like the host (one cheap call, in the plan).")] = False,
     samples_budget: Annotated[int | None, typer.Option("--samples-budget", help="Most tokens of past essays to put in front of the strong model (default 250,000, within what fits its context).", show_default=False)] = None,
     draft: Annotated[int, typer.Option("--draft", help="Write one draft numbered N: 2, 3, … ask the strong model again for a new essay, paying for that call only; asking for a draft again replays it. For several drafts ranked, use --drafts.")] = 1,
     fmt: c.TranscriptFormat = None,
@@ -78,7 +79,7 @@ def essay(
     others = tuple(s.text for s in load_samples(impostors)[0]) if impostors else ()
     settings = EssaySettings(words=words, read=read, drafts=drafts, revise=revise,
                              samples_budget=samples_budget, first_draft=draft,
-                             impostors=others)
+                             impostors=others, impostor_draft=impostor_draft)
     result = execute(ctx, EssayJob(transcript, loaded, settings, fmt=fmt,
                                    keep_filler=keep_filler))
     if options.dry_run:

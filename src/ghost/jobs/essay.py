@@ -28,6 +28,7 @@ from ghost.jobs.essay_drafts import (
     revise_request,
     revision_guidance,
 )
+from ghost.jobs.essay_impostor import plain_request, write_plain
 from ghost.jobs.essay_plan import (
     TEMPLATE,
     EssayPlan,
@@ -72,6 +73,7 @@ class EssayResult:
     revision: DraftScore | None = None
     guidance: list[str] = field(default_factory=list)  # what the revision was asked to fix
     kept: str = ""  # "draft 2", "revision"
+    plain_words: int | None = None  # --impostor-draft: the cheap model's plain essay's length
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -96,6 +98,8 @@ class EssayResult:
             data["style"] = self.style.to_dict()
         if self.screen is not None:
             data["screen"] = self.screen
+        if self.plain_words is not None:
+            data["impostor_draft_words"] = self.plain_words
         return data
 
 
@@ -128,6 +132,11 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample],
         read = transcript_text(source)
         episode = episode_part(session, source, words=planned.words, voice=planned.voice,
                                transcript=read)
+    impostors = settings.impostors
+    if settings.impostor_draft:
+        text = {"notes" if planned.read.mode == "notes" else "transcript": read}
+        plain = write_plain(session, plain_request(session, source, words=planned.words, **text))
+        impostors, result.plain_words = (*impostors, plain), len(plain.split())
     system = session.templates.file(TEMPLATE, "system", {})
     prefix = samples_part(session, planned.pack, planned.voice)
     requests = {number: essay_request(system, prefix, episode, session.max_tokens("reduce"),
@@ -138,14 +147,14 @@ def write_essay(session: Session, source: Source, samples: Sequence[Sample],
         reply, result.screen = final_reply(session, request, screen_text=read,
                                            expected_output=int(planned.words * 1.6))
         essay, _ = split_sources(reply.text)
-        drafts.append(DraftScore(number, essay, style_check(essay, samples, settings.impostors),
+        drafts.append(DraftScore(number, essay, style_check(essay, samples, impostors),
                                  reply.text))
     result.drafts = rank_drafts(drafts)
     best = result.drafts[0]
     result.kept = f"draft {best.number}"
     if settings.revise:
         best = revise(session, planned, requests[best.number], best, samples, read, result,
-                      impostors=settings.impostors)
+                      impostors=impostors)
     keep(session, result, best, source)
     return result
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ghost.ingest.samples import Sample
 from ghost.jobs.essay_drafts import LONG_TTL, cache_write_tokens, prefix_cache_note
+from ghost.jobs.essay_impostor import plain_request, plain_stage_plan
 from ghost.jobs.essay_read import (
     ReadChoice,
     choose_reading,
@@ -59,6 +60,7 @@ class EssaySettings:
     samples_budget: int | None = None
     first_draft: int = 1        # --draft N: the single draft is number N (its own cache key)
     impostors: tuple[str, ...] = ()  # other writers' texts: the style check rejects them
+    impostor_draft: bool = False  # the cheap model's plain essay is one more impostor
 
     @property
     def draft_numbers(self) -> list[int]:
@@ -191,4 +193,19 @@ def _plan(session: Session, source: Source, samples: Sequence[Sample], settings:
             note="one revision from the measured differences, kept only if it scores better "
                  "(none when nothing differs)",
             max_tokens=session.max_tokens("reduce")))
+    if settings.impostor_draft:
+        plan.stages.append(_impostor_stage(session, source, read, words, episode_tokens))
     return EssayPlan(plan, read, pack, voice, words, settings, requests, notes_budget)
+
+
+def _impostor_stage(session: Session, source: Source, read: ReadChoice, words: int,
+                    episode_tokens: int) -> StagePlan:
+    """The plain essay's call (ghost.jobs.essay_impostor): known exactly when the transcript is
+    read whole; from the notes' estimate otherwise."""
+    if read.mode == "full":
+        request = plain_request(session, source, words=words, transcript=transcript_text(source))
+        stage = plain_stage_plan(session, request, words=words)
+        stage.cached_calls = int(session.is_cached(stage.info, request.digest()))
+        return stage
+    return plain_stage_plan(session, plain_request(session, source, words=words), words=words,
+                            extra_input=episode_tokens)

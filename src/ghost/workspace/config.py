@@ -59,6 +59,8 @@ read = "auto"
 drafts = 1
 # One revision from what the style check measured, kept only if it scores better.
 revise = false
+# The cheap model writes a plain essay without the samples; a draft nearer to it is held back.
+impostor_draft = false
 
 [models]
 map = "anthropic:claude-haiku-4-5"
@@ -108,6 +110,7 @@ class WorkspaceConfig:
     essay_drafts: int = 1
     essay_revise: bool = False
     impostors: Path | None = None  # other writers' texts for the style check
+    essay_impostor_draft: bool = False
 
     def essay_settings(self) -> EssaySettings:
         """What each episode's essay asks for."""
@@ -117,7 +120,7 @@ class WorkspaceConfig:
         others = tuple(s.text for s in load_samples(self.impostors)[0]) if self.impostors else ()
         return EssaySettings(words=self.essay_words, read=self.essay_read,
                              drafts=self.essay_drafts, revise=self.essay_revise,
-                             impostors=others)
+                             impostors=others, impostor_draft=self.essay_impostor_draft)
 
     @property
     def state_dir(self) -> Path:
@@ -210,7 +213,7 @@ def load_config(path: str | Path = CONFIG_NAME) -> WorkspaceConfig:
         cache_dir=root / (run.cache_dir or "cache"),
         essay_words=parsed.outputs.essay_words, summary_words=parsed.outputs.summary_words,
         essay_read=parsed.essay.read, essay_drafts=parsed.essay.drafts,
-        essay_revise=parsed.essay.revise,
+        essay_revise=parsed.essay.revise, essay_impostor_draft=parsed.essay.impostor_draft,
         impostors=root / parsed.samples.impostors if parsed.samples.impostors else None,
     )
 
@@ -248,6 +251,7 @@ class Essay(_Section):
     read: Literal["auto", "full", "notes"] = "auto"
     drafts: Annotated[int, Field(ge=1, le=10)] = 1
     revise: bool = False
+    impostor_draft: bool = False
 
 
 class Models(_Section):
