@@ -7,10 +7,10 @@ import json
 
 import pytest
 from conftest import REPO
-from test_essay_e2e import CORPUS_SAMPLES, run_essay
 
 from ghost.ingest.samples import load_samples
 from standin import StandIn
+from test_essay_e2e import CORPUS_SAMPLES, run_essay
 
 TRANSCRIPT = REPO / "corpora" / "episode-042.txt"
 PLAIN_MARK = "Write only the essay."

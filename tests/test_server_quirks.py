@@ -180,6 +180,20 @@ def test_a_500_that_repeats_word_for_word_stops_after_three_tries(
     assert standin.calls(status=500) == 3
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_litellm_no_db_reply_to_a_wrong_key_names_the_key_to_check(
+        standin: StandIn, source: Path, tmp_path: Path, provider: str) -> None:
+    standin.fail_next(400, count=10, provider=provider, message="No connected db.")
+    out = tmp_path / "s.md"
+    result = summarize(source, tmp_path / "cache", out, provider, "--concurrency", "1")
+    assert result.exit_code == 2 and not out.exists()  # a configuration error, as for a 401
+    (line,) = result.output.strip().splitlines()
+    key = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
+    assert "rejected the credentials (HTTP 400 'No connected db.'" in line and key in line
+    assert TEST_KEY not in line
+    assert standin.calls(status=400) == 1  # a key problem is not retried
+
+
 def test_a_500_whose_body_changes_is_still_retried(standin: StandIn, source: Path,
                                                    tmp_path: Path) -> None:
     for n in range(4):  # a passing fault: each reply names its own request

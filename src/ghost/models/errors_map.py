@@ -25,6 +25,9 @@ STREAM_TRIES = 2  # a stream that ended unfinished is asked for once more, then 
 # Statuses that say "busy, come back": their replies are alike by nature (see Streak).
 BUSY_STATUSES = frozenset({429, 503, 529})
 
+# A LiteLLM proxy with no database answers any key but its master key with this 400.
+NO_DB_KEY_REPLY = "No connected db."
+
 
 def retry_after_seconds(headers: Any) -> float | None:
     """Read `retry-after-ms` or `retry-after` (seconds or an HTTP date) from response headers."""
@@ -94,6 +97,10 @@ def translate(exc: Exception, provider: str, model: str) -> Exception:
         hint = key_env(provider)
         return CredentialsError(f"{provider} rejected the credentials (HTTP {status}): "
                                 f"check {hint}")
+    if status == 400 and NO_DB_KEY_REPLY in message:
+        return CredentialsError(
+            f"{provider} rejected the credentials (HTTP 400 '{NO_DB_KEY_REPLY}': a LiteLLM "
+            f"proxy without a database takes only its master key): check {key_env(provider)}")
     if status == 404:
         return ModelCallError(f"{provider} does not know model '{model}' (HTTP 404): "
                               "check --map-model/--reduce-model")
