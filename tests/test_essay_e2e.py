@@ -135,16 +135,20 @@ def test_screen_cancels_on_c_and_cautions_on_b(tmp_path: Path, monkeypatch, lett
         result = run_essay(CORPUS_SAMPLES, REPO / "corpora" / "episode-042.txt", tmp_path,
                            "--screen", "-o", out)
         assert result.exit_code == exit_code, result.output
-        # The screen and the essay start together: on C the essay request was sent and
-        # closed, on B it was closed and sent again with the caution (counted at the stand-in).
+        # The screen and the essay start together: on C the essay request was closed, on B
+        # closed and sent again with the caution (counted at the stand-in). Under load the
+        # screen may answer before the first essay request reached the stand-in at all.
         sent = essay_requests(server)
-        assert len(sent) == essays
+        cautioned = sorted("flagged the source as" in json.dumps(r["system"]) for r in sent)
         assert out.exists() == written
         if letter == "C":
             assert "screen" in result.stderr and "nothing was written" in result.stderr
-        if written:  # on B the cautioned request may reach the server before the closed one
-            cautioned = ["flagged the source as" in json.dumps(r["system"]) for r in sent]
-            assert sorted(cautioned) == ([False, True] if letter == "B" else [False])
+            assert cautioned in ([], [False])
+        elif letter == "B":  # the cautioned request may reach the server before the closed one
+            assert cautioned in ([True], [False, True])
+        else:
+            assert cautioned == [False]
+        assert len(sent) <= essays
 
 
 def test_the_dry_run_shows_the_very_samples_sent_and_what_was_left_out(
