@@ -92,21 +92,26 @@ def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sample, "SAMPLE_MESSAGES", 60)
 
 
-def test_an_up_to_date_index_is_read_as_it_is_and_plans_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("grown", [0, 12], ids=["up to date", "a little new mail"])
+def test_a_stored_index_is_read_as_it_is_and_plans_exactly(tmp_path: Path, grown: int) -> None:
     box, cache = tmp_path / "inbox.mbox", tmp_path / "cache"
     synthetic_mbox(box, 300)
     assert run_cli("mail", "index", box, "--cache-dir", cache).exit_code == 0
     before = index_files(cache)
-    report = dry(box, cache, "--query", "budget offsite")
+    if grown:  # replies to the stored threads among them
+        synthetic_mbox(box, grown, first=300)
+    args = ("--query", "budget offsite") if grown else ()
+    report = dry(box, cache, *args)
     mail = report["mail"]
-    assert mail["estimated"] is False and mail["added"] == 0
-    assert mail["messages"] == mail["stored_messages"] == 300
-    assert "covers the whole mailbox" in " ".join(report["plan"]["notes"])
-    assert "estimated" not in json.dumps(report["plan"]["stages"])
+    assert mail["estimated"] is False and mail["added"] == grown
+    assert mail["stored_messages"] == 300 and mail["messages"] == 300 + grown
+    notes = " ".join(report["plan"]["notes"])
+    assert ("covers the whole mailbox" in notes) is not bool(grown)
+    assert "sample" not in json.dumps(report["plan"])  # no estimate
     assert {p: b for p, b in index_files(cache).items() if p in before} == before
     # Exact: the plan of the run itself.
     real = run_cli("profile", "--mbox", box, "--owner", OWNER, "--cache-dir", cache, *MODELS,
-                   "--query", "budget offsite", "--json")
+                   *args, "--json")
     assert real.exit_code == 0, real.output
     ran = stages(json.loads(real.stdout))
     for stage, planned in stages(report).items():
@@ -147,9 +152,14 @@ def test_a_little_new_mail_beside_a_large_index_is_read_in_full(
     synthetic_mbox(box, 120)
     assert run_cli("mail", "index", box, "--cache-dir", cache).exit_code == 0
     synthetic_mbox(box, 5, first=120)
-    mail = dry(box, cache, "--auto-queries")["mail"]
+    report = dry(box, cache, "--auto-queries")
+    mail = report["mail"]
     assert mail["estimated"] is False
     assert (mail["stored_messages"], mail["added"], mail["messages"]) == (120, 5, 125)
+    plan = stages(report)
+    assert plan["queries"]["calls"] == 1 and "new mail only" in plan["queries"]["note"]
+    assert plan["triage"]["calls"] >= 40  # the 40 largest threads (of 3 messages), some split
+    assert "too large to copy" in " ".join(report["plan"]["notes"])
 
 
 def test_a_folder_of_many_messages_samples_a_spread_of_files(tmp_path: Path,

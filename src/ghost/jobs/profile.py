@@ -202,8 +202,9 @@ def dry_profile(session: Session, request: ProfileRequest) -> ProfileResult:
             result.plan.check_budget(opts.budget)
             return result
         queries_info = session.info("queries")
+        # A stored index read in place is not scanned for the prompt's figures: the new mail's.
         q_request = queries_request(
-            session, mail.parts[0].index, request,
+            session, mail.parts[-1].index, request,
             Masking(enabled=is_cloud(queries_info, opts.base_url), counts=result.masked_reduce))
         picks = largest_picks(mail, request)
         if not picks:
@@ -211,8 +212,10 @@ def dry_profile(session: Session, request: ProfileRequest) -> ProfileResult:
         largest = round(sum(p.weight for p in picks))
         plan = Plan({**result.plan.source, "selected threads": f"up to {largest}, by the "
                      "queries"}, notes=result.plan.notes)
-        dry_plan(session, mail, plan, picks, request, masking,
-                 queries_plan(session, queries_info, q_request))
+        q_plan = queries_plan(session, queries_info, q_request)
+        if len(mail.parts) > 1:
+            q_plan.note += "; the prompt's mailbox figures from the new mail only: estimate"
+        dry_plan(session, mail, plan, picks, request, masking, q_plan)
         plan.notes.append(f"the model-written queries choose the threads: planned, and checked "
                           f"against --budget, as if they chose the {largest} largest")
         result.plan = plan

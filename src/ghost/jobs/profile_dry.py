@@ -101,10 +101,23 @@ def select_picks(mail: SampledMail, request: ProfileRequest,
 
 
 def largest_picks(mail: SampledMail, request: ProfileRequest) -> list[Pick]:
-    """The threads that cost the most to read (what model-written queries could choose)."""
-    sized = []
+    """The threads that cost the most to read (what model-written queries could choose). In
+    a stored index read in place, among its threads with the most messages (its own index:
+    summing every body of a large index would take minutes)."""
+    sized: list[tuple[int, MailPart, int]] = []
     for part in mail.parts:
-        sized += [(size, part, tid) for tid, size in part.index.conn.execute(
+        conn = part.index.conn
+        if part.in_place:
+            for (tid,) in conn.execute(
+                    "SELECT thread_id FROM messages GROUP BY thread_id ORDER BY count(*) DESC, "
+                    "thread_id LIMIT ?", (4 * request.max_threads,)).fetchall():
+                size, bulk = conn.execute(
+                    "SELECT sum(length(body)) + sum(length(subject)), min(is_bulk) FROM "
+                    "messages WHERE thread_id = ?", (tid,)).fetchone()
+                if request.include_bulk or not bulk:
+                    sized.append((size or 0, part, tid))
+            continue
+        sized += [(size, part, tid) for tid, size in conn.execute(
             "SELECT thread_id, sum(length(body)) + sum(length(subject)) AS size FROM messages "
             "GROUP BY thread_id HAVING ? OR min(is_bulk) = 0 ORDER BY size DESC, thread_id "
             "LIMIT ?", (int(request.include_bulk), request.max_threads))]

@@ -81,6 +81,11 @@ class MailPart:
     index: MailIndex
     first_sampled: int
 
+    @property
+    def in_place(self) -> bool:
+        """The stored index itself, opened read-only (too large to copy, or up to date)."""
+        return self.first_sampled >= _UNSAMPLED
+
 
 @dataclass
 class SampledMail:
@@ -91,6 +96,7 @@ class SampledMail:
     mbox_read: int = 0             # of pending.mbox_bytes
     files_read: int = 0            # of len(pending.files)
     report: AddReport = field(default_factory=AddReport)
+    _summary: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def mbox_scale(self) -> float:
@@ -107,7 +113,7 @@ class SampledMail:
     def weight(self, part: MailPart, thread_id: int) -> float:
         """How many threads of the whole mailbox this one stands for: 1 unless all its
         messages were sampled (then the scale of the first one's kind: mbox or file)."""
-        if not self.estimated or part.first_sampled >= _UNSAMPLED:
+        if not self.estimated or part.in_place:
             return 1.0
         first, offset = part.index.conn.execute(
             "SELECT id, offset FROM messages WHERE thread_id=? ORDER BY id LIMIT 1",
@@ -117,36 +123,38 @@ class SampledMail:
         return self.file_scale if offset is None else self.mbox_scale
 
     def summary(self) -> dict[str, Any]:
-        """Counts over the mailbox, those from a sample scaled: messages, threads, bulk."""
-        messages = bulk = threads = 0.0
+        """Counts over the mailbox, those from a sample scaled: messages and threads (from
+        the stored index's own indexes: no scan of its mail)."""
+        if self._summary is not None:
+            return self._summary
+        messages = threads = 0.0
         for part in self.parts:
             conn = part.index.conn
-            if part.first_sampled >= _UNSAMPLED:  # the stored index, read as it is
-                stats = part.index.stats()
-                messages, bulk = messages + stats["messages"], bulk + stats["bulk"]
-                threads += stats["threads"]
+            if part.in_place:
+                messages += conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+                threads += conn.execute("SELECT count(DISTINCT thread_id) FROM messages"
+                                        ).fetchone()[0]
                 continue
-            for sampled, is_file, n, b in conn.execute(
-                    "SELECT id >= ?, offset IS NULL, count(*), coalesce(sum(is_bulk), 0) "
-                    "FROM messages GROUP BY 1, 2", (part.first_sampled,)):
+            for sampled, is_file, n in conn.execute(
+                    "SELECT id >= ?, offset IS NULL, count(*) FROM messages GROUP BY 1, 2",
+                    (part.first_sampled,)):
                 messages += n * self._scale(sampled, is_file)
-                bulk += b * self._scale(sampled, is_file)
             for sampled, is_file, n in conn.execute(
                     "SELECT t.first >= ?, f.offset IS NULL, count(*) FROM (SELECT min(id) AS "
                     "first FROM messages GROUP BY thread_id) t JOIN messages f ON f.id = t.first "
                     "GROUP BY 1, 2", (part.first_sampled,)):
                 threads += n * self._scale(sampled, is_file)
         new = round(messages) - self.stored_messages
-        return {"estimated": self.estimated, "messages": round(messages),
-                "threads": round(threads), "bulk": round(bulk),
-                "stored_messages": self.stored_messages, "new_messages": new,
-                "added": self.report.added,
-                "sampled_messages": self.report.added if self.estimated else 0,
-                "sampled_share": round(self.report.added / new, 4) if self.estimated and new
-                else 1.0,
-                "new_mbox_bytes": self.pending.mbox_bytes, "sampled_mbox_bytes": self.mbox_read,
-                "new_files": len(self.pending.files), "sampled_files": self.files_read,
-                "read": self.report.stats.to_dict(), "seconds": round(self.report.seconds, 2)}
+        self._summary = {
+            "estimated": self.estimated, "messages": round(messages), "threads": round(threads),
+            "stored_messages": self.stored_messages, "new_messages": new,
+            "added": self.report.added,
+            "sampled_messages": self.report.added if self.estimated else 0,
+            "sampled_share": round(self.report.added / new, 4) if self.estimated and new else 1.0,
+            "new_mbox_bytes": self.pending.mbox_bytes, "sampled_mbox_bytes": self.mbox_read,
+            "new_files": len(self.pending.files), "sampled_files": self.files_read,
+            "read": self.report.stats.to_dict(), "seconds": round(self.report.seconds, 2)}
+        return self._summary
 
     def _scale(self, sampled: int, is_file: int) -> float:
         if not sampled:
@@ -156,6 +164,10 @@ class SampledMail:
     def close(self) -> None:
         for part in self.parts:
             part.index.close()
+
+
+def _count(index: MailIndex) -> int:
+    return int(index.conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
 
 def _size(path: Path) -> int:
@@ -231,18 +243,18 @@ def mbox_windows(ranges: Sequence[tuple[Path, int, int]], budget: int,
 
 def _read(index: MailIndex, tasks: Iterable[Task], report: AddReport, messages: int,
           size_cap: int = _UNSAMPLED) -> list[Task]:
-    """Index tasks one by one until `messages` messages or `size_cap` bytes are in; the
-    tasks read."""
+    """Index tasks one by one until `messages` messages (duplicates included: the work is
+    bounded) or `size_cap` bytes are read; the tasks read."""
     done: list[Task] = []
-    added = size = 0
+    read = size = 0
     for task in tasks:
-        if added >= messages or size >= size_cap:
+        if read >= messages or size >= size_cap:
             break
         got = index.add_tasks([task])
         report.stats.merge(got.stats)
         report.added += got.added
         report.seconds += got.seconds
-        added += got.added
+        read += got.stats.read
         size += got.stats.bytes_read
         done.append(task)
     return done
@@ -295,7 +307,12 @@ def open_sampled(mailbox: Path, folder: Path) -> SampledMail:
             note = "the stored index was built by an older mail reader: the run reads all mail"
             stored.close()
             stored = None
-    pending = pending_mail(mailbox, stored)
+    try:
+        pending = pending_mail(mailbox, stored)
+    except BaseException:
+        if stored is not None:
+            stored.close()
+        raise
     if stored is not None and pending.replaced:
         note = f"{pending.replaced[0]} was replaced: the run reads it again from the start"
         stored.close()
@@ -303,18 +320,17 @@ def open_sampled(mailbox: Path, folder: Path) -> SampledMail:
     if stored is None:
         temp = MailIndex(None, mailbox=mailbox)
         mail = SampledMail([MailPart(temp, 1)], pending, stored_note=note)
-    elif not pending.ranges and not pending.files:
-        return SampledMail([MailPart(stored, _UNSAMPLED)], pending,
-                           stored.stats()["messages"])
     elif db.stat().st_size <= SEED_BYTES:
+        if not pending.ranges and not pending.files:  # up to date, and cheap to scan
+            return SampledMail([MailPart(stored, _UNSAMPLED)], pending, _count(stored))
         stored.close()
         temp = MailIndex(None, mailbox=mailbox, seed=db)
         top = temp.conn.execute("SELECT count(*), coalesce(max(id), 0) FROM messages").fetchone()
         mail = SampledMail([MailPart(temp, top[1] + 1)], pending, top[0])
-    else:
+    else:  # read in place, the new mail (if any) beside it
         temp = MailIndex(None, mailbox=mailbox)
         mail = SampledMail([MailPart(stored, _UNSAMPLED), MailPart(temp, 1)], pending,
-                           stored.stats()["messages"])
+                           _count(stored))
     try:
         sample_into(mail, temp)
     except BaseException:
