@@ -186,6 +186,7 @@ def dry_notes(mail: SampledMail, mailbox: str, folder: str) -> list[str]:
     if mail.estimated:
         notes.append(f"estimated from a sample: {info['sampled_messages']:,} of "
                      f"~{info['new_messages']:,} new messages ({info['sampled_share']:.1%}); "
-                     "the message, thread and call counts and the costs are scaled from it; "
+                     "the message, thread and call counts and the costs are scaled from it "
+                     "(threads rather too many: a sample cuts some in parts); "
                      f"`ghost mail index {mailbox}` first for an exact plan")
     return notes

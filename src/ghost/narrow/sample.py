@@ -289,6 +289,7 @@ def sample_into(mail: SampledMail, index: MailIndex) -> None:
                   for i in range(0, len(picked), FILES_PER_STEP)]
         done = _read(index, groups, mail.report, _UNSAMPLED, size_cap)
         mail.files_read = sum(len(t.paths) for t in done if isinstance(t, FilesTask))
+    mail.report.stats.merge(pending.stats)  # the files that are not mail, skipped
 
 
 def open_sampled(mailbox: Path, folder: Path) -> SampledMail:
