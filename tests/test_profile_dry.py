@@ -193,3 +193,18 @@ def test_sample_windows_are_spread_and_inside_the_unindexed_ranges(tmp_path: Pat
     spans = sorted((w.path, w.start) for w in windows)
     assert len(set(spans)) == 8  # no two alike
     assert [w.path for w in windows].count(str(b)) == 6  # by size: 3/4 of the bytes
+
+
+def test_a_sample_is_indexed_into_its_own_mailbox_only(tmp_path: Path) -> None:
+    from ghost.errors import InputError
+    from ghost.ingest.mail.reader import MboxTask
+    from ghost.narrow.index import MailIndex
+
+    box, other = tmp_path / "inbox.mbox", tmp_path / "other.mbox"
+    size = synthetic_mbox(box, 30)
+    synthetic_mbox(other, 3)
+    with MailIndex(None, mailbox=box) as index:
+        half = index.add_tasks([MboxTask(str(box), size // 2, size)])
+        assert 10 <= half.added <= 20 and index.stats()["messages"] == half.added
+        with pytest.raises(InputError, match="holds"):
+            index.add_tasks([MboxTask(str(other), 0, 100)])

@@ -29,7 +29,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,14 +183,14 @@ class MailIndex:
         report.seconds = time.perf_counter() - started
         return report
 
-    def add_tasks(self, tasks: Iterable[Task]) -> AddReport:
+    def add_tasks(self, tasks: list[Task]) -> AddReport:
         """Index the messages of these tasks (byte ranges of mbox files, groups of one-message
         files) on this process, whatever the index read before: a dry run samples a mailbox
         this way, `add_tasks([MboxTask(path, start, end)])`, into a temporary index."""
         started = time.perf_counter()
         report = AddReport()
         for task in tasks:
-            paths = [task.path] if isinstance(task, MboxTask) else list(task.paths)
+            paths = list(task.paths) if isinstance(task, FilesTask) else [task.path]
             for name in paths:
                 if self.mailbox is not None and not Path(name).resolve().is_relative_to(
                         self.mailbox):
