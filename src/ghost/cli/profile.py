@@ -40,7 +40,8 @@ def profile(
       ghost profile --mbox inbox.mbox --owner "Dana <dana@example.com>" \\
           --map-model openai:llama3.1 --base-url http://localhost:11434/v1   # mail stays here
 
-    The mailbox is indexed once into its own index in the cache folder (re-runs index only new mail; no other mailbox is ever seen). The
+    The mailbox is indexed once into its own index in the cache folder (re-runs index only new mail; no other mailbox is ever seen);
+    --dry-run reads that index as it is and only samples a large unindexed part, its figures then marked as estimates. The
     cheap model triages each thread with one letter (relevant / not / sensitive: health,
     family, legal, personal finance, credentials; categories in the profile-triage template)
     and takes notes on the relevant ones, each fact dated, attributed to its sender

@@ -18,6 +18,7 @@ from typing import Any
 from ghost.chunk.threads import Masking, ThreadChunk
 from ghost.cite import CitationReport, check_citations
 from ghost.errors import InputError
+from ghost.jobs.profile_dry import NO_SELECTION, dry_notes, dry_plan, largest_picks, select_picks
 from ghost.jobs.profile_notes import StampReport, stamp_notes
 from ghost.jobs.profile_threads import (
     NOTES_SHARE,
@@ -34,7 +35,12 @@ from ghost.jobs.runner import Document
 from ghost.map.notes import Notes, is_nothing
 from ghost.models.protocol import Message, Request
 from ghost.narrow.index import AddReport, MailIndex
-from ghost.narrow.mailboxes import index_folder, indexing_progress, open_mailbox
+from ghost.narrow.mailboxes import (
+    index_folder,
+    indexing_progress,
+    open_mailbox,
+    sampled_mailbox,
+)
 from ghost.narrow.query import compile_query
 from ghost.narrow.results import StoredMessage
 from ghost.plan import Plan, StagePlan
@@ -90,13 +96,9 @@ class ProfileResult:
                 "citations": self.citations.to_dict(), "screen": self.screen}
 
 
-def open_index(session: Session, mailbox: Path, *, dry_run: bool) -> tuple[MailIndex,
-                                                                           AddReport]:
-    """The mailbox's own index, brought up to date: the only mail the profile can see. A dry
-    run indexes into a temporary database (from the stored index, if any) deleted on close."""
-    if not mailbox.exists():
-        raise InputError(f"{mailbox}: no such mailbox (mbox file, Maildir or folder of .eml)")
-    index = open_mailbox(session.cache_dir, mailbox, temporary=dry_run)
+def open_index(session: Session, mailbox: Path) -> tuple[MailIndex, AddReport]:
+    """The mailbox's own index, brought up to date: the only mail the profile can see."""
+    index = open_mailbox(session.cache_dir, mailbox)
     try:
         return index, index.add(progress=indexing_progress(mailbox, session.tell))
     except BaseException:
@@ -118,8 +120,7 @@ def select_threads(index: MailIndex, request: ProfileRequest,
     if not queries:
         addresses = owner_addresses(request.owner)
         if not addresses:
-            raise InputError("no query and no owner address: pass --owner 'Name <addr>', "
-                             "--query or --auto-queries")
+            raise InputError(NO_SELECTION)
         return [p.thread_id for p in select_owner_threads(index, addresses,
                                                           limit=request.max_threads)]
     chosen: dict[int, None] = {}
@@ -162,12 +163,65 @@ def parse_queries(reply: str) -> list[str]:
 
 
 def build_profile(session: Session, request: ProfileRequest) -> ProfileResult:
-    opts = session.options
-    index, added = open_index(session, request.mailbox, dry_run=opts.dry_run)
+    if not request.mailbox.exists():
+        raise InputError(f"{request.mailbox}: no such mailbox (mbox file, Maildir or folder of "
+                         ".eml)")
+    if session.options.dry_run:
+        return dry_profile(session, request)
+    index, added = open_index(session, request.mailbox)
     try:
         return _build(session, index, added, request)
     finally:
         index.close()
+
+
+def dry_profile(session: Session, request: ProfileRequest) -> ProfileResult:
+    """The plan alone, in seconds whatever the mailbox's size: the stored index read as it
+    is, the mail it does not cover read (or sampled) into a temporary database
+    (profile_dry.py); nothing is written, no call is made."""
+    opts = session.options
+    mail = sampled_mailbox(session.cache_dir, request.mailbox)
+    try:
+        result = ProfileResult(Plan({"mailbox": str(request.mailbox), "owner": request.owner}))
+        info = result.index_report = mail.summary()
+        result.plan.source.update(messages=info["messages"], threads=info["threads"])
+        folder = index_folder(session.cache_dir, request.mailbox)
+        result.plan.notes += dry_notes(mail, str(request.mailbox), str(folder))
+        session.say(f"mail: {'~' if mail.estimated else ''}{info['messages']:,} messages "
+                    f"({info['stored_messages']:,} indexed, {info['added']:,} "
+                    + ("sampled of the new" if mail.estimated else "new") + ")")
+        masking = Masking(enabled=is_cloud(session.info("map"), opts.base_url),
+                          counts=result.masked)
+        if not request.auto_queries:
+            result.queries = list(request.queries)
+            picks = select_picks(mail, request, result.queries)
+            if not picks:
+                raise InputError("no thread matched; loosen the query or check --owner")
+            result.threads = round(sum(p.weight for p in picks))
+            dry_plan(session, mail, result.plan, picks, request, masking)
+            result.plan.check_budget(opts.budget)
+            return result
+        queries_info = session.info("queries")
+        # A stored index read in place is not scanned for the prompt's figures: the new mail's.
+        q_request = queries_request(
+            session, mail.parts[-1].index, request,
+            Masking(enabled=is_cloud(queries_info, opts.base_url), counts=result.masked_reduce))
+        picks = largest_picks(mail, request)
+        if not picks:
+            raise InputError(f"{request.mailbox}: no thread to read")
+        largest = round(sum(p.weight for p in picks))
+        plan = Plan({**result.plan.source, "selected threads": f"up to {largest}, by the "
+                     "queries"}, notes=result.plan.notes)
+        q_plan = queries_plan(session, queries_info, q_request)
+        if len(mail.parts) > 1:
+            q_plan.note += "; the prompt's mailbox figures from the new mail only: estimate"
+        dry_plan(session, mail, plan, picks, request, masking, q_plan)
+        plan.notes.append(f"the model-written queries choose the threads: planned, and checked "
+                          f"against --budget, as if they chose the {largest} largest")
+        result.plan = plan
+        return result
+    finally:
+        mail.close()
 
 
 def _build(session: Session, index: MailIndex, added: AddReport,
@@ -178,11 +232,6 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     result.index_report = index_summary(added, index)
     result.plan.source.update(messages=result.index_report["messages"],
                               threads=result.index_report["threads"])
-    if opts.dry_run:
-        result.plan.notes.append(
-            "the mail was indexed into a temporary database, deleted after this dry run: "
-            "nothing was written; the run keeps the index in "
-            f"{index_folder(session.cache_dir, request.mailbox)}")
     indexed = result.index_report
     skipped = indexed.get("read", {}).get("skipped_total") or 0
     session.say(f"mail: {indexed.get('messages', 0):,} messages indexed "
@@ -201,14 +250,9 @@ def _build(session: Session, index: MailIndex, added: AddReport,
             session, index, request,
             Masking(enabled=is_cloud(queries_info, opts.base_url), counts=result.masked_reduce))
         q_plan = queries_plan(session, queries_info, q_request)
-        if opts.dry_run or opts.budget is not None:
-            bound = bound_plan(session, index, request, result.plan.source, q_plan,
-                               Masking(enabled=map_cloud, counts={}))
-            if opts.dry_run:
-                bound.notes[:0] = result.plan.notes
-                result.plan = bound
-                return result
-            bound.check_budget(opts.budget)
+        if opts.budget is not None:
+            bound_plan(session, index, request, result.plan.source, q_plan,
+                       Masking(enabled=map_cloud, counts={})).check_budget(opts.budget)
         reply = session.runner.call(session.stage("queries"), q_request)
         _record_sent(session, "queries", "queries", "the top correspondents' addresses", [])
         queries += parse_queries(reply.text)
@@ -225,8 +269,6 @@ def _build(session: Session, index: MailIndex, added: AddReport,
     result.plan.source["selected threads"] = len(thread_ids)
     plan_stages(session, result.plan, chunks, triage, request, q_plan)
     result.plan.check_budget(opts.budget)
-    if opts.dry_run:
-        return result
     map_stage = session.stage("map")
     _record_recipients(session, map_stage.endpoint, chunks)
     decided = read_triage([c.text for c in session.runner.map(map_stage, triage)],

@@ -183,6 +183,22 @@ class MailIndex:
         report.seconds = time.perf_counter() - started
         return report
 
+    def add_tasks(self, tasks: list[Task]) -> AddReport:
+        """Index the messages of these tasks (byte ranges of mbox files, groups of one-message
+        files) on this process, whatever the index read before: a dry run samples a mailbox
+        this way, `add_tasks([MboxTask(path, start, end)])`, into a temporary index."""
+        started = time.perf_counter()
+        report = AddReport()
+        for task in tasks:
+            paths = list(task.paths) if isinstance(task, FilesTask) else [task.path]
+            for name in paths:
+                if self.mailbox is not None and not Path(name).resolve().is_relative_to(
+                        self.mailbox):
+                    raise InputError(f"{name}: this mail index holds {self.mailbox} only")
+            self._store(run_row_task(task), report)
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _mbox_plan(self, path: Path, report: AddReport) -> list[Task]:
         st = path.stat()
         row = self.conn.execute(

@@ -26,6 +26,7 @@ from ghost.cache import ensure_private_dir
 from ghost.errors import InputError
 from ghost.narrow.index import INDEX_FILE, AddReport, MailIndex
 from ghost.narrow.private import remove_tree, tree_bytes
+from ghost.narrow.sample import SampledMail, open_sampled
 
 MAIL_DIR = "mail"
 
@@ -39,18 +40,17 @@ def index_folder(cache_dir: Path, mailbox: str | Path) -> Path:
     return cache_dir / MAIL_DIR / mailbox_key(mailbox)
 
 
-def open_mailbox(cache_dir: Path, mailbox: str | Path, *, temporary: bool = False) -> MailIndex:
-    """The index of `mailbox` alone (folder 0700, database 0600), made if missing.
-
-    `temporary`: a private temporary database instead, deleted when closed (a dry run's),
-    started from the stored index when there is one; nothing is written to the cache.
-    """
-    folder = index_folder(cache_dir, mailbox)
-    if temporary:
-        stored = folder / INDEX_FILE
-        return MailIndex(None, mailbox=mailbox, seed=stored if stored.is_file() else None)
+def open_mailbox(cache_dir: Path, mailbox: str | Path) -> MailIndex:
+    """The index of `mailbox` alone (folder 0700, database 0600), made if missing."""
     ensure_private_dir(cache_dir)
-    return MailIndex(folder, mailbox=mailbox)
+    return MailIndex(index_folder(cache_dir, mailbox), mailbox=mailbox)
+
+
+def sampled_mailbox(cache_dir: Path, mailbox: Path) -> SampledMail:
+    """A dry run's view of `mailbox`: its stored index read as it is, the mail that index
+    does not cover read (or sampled, when large) into a temporary database; nothing is
+    written to the cache (narrow/sample.py)."""
+    return open_sampled(mailbox, index_folder(cache_dir, mailbox))
 
 
 def stored_mailbox(cache_dir: Path, mailbox: str | Path) -> MailIndex:
