@@ -3,7 +3,8 @@
 Runs `ghost essay` through the real SDKs against the loopback stand-in (which reports
 prompt-cache writes and reads like the Anthropic API): once cold, once for the next episode with
 the same samples, then the seed again read through notes (--read notes) and with three drafts
-(--drafts 3, the prefix cached for an hour). The stand-in's replies are shaped like a real
+(--drafts 3, the prefix cached for an hour), and with the cheap model's plain essay as an
+impostor for the style check (--impostor-draft). The stand-in's replies are shaped like a real
 model's (one cited note per segment; a 700-word essay) so token shares are realistic; its token
 counts are chars/4. Prints JSON: calls and tokens per stage, how much of the transcript reaches
 the strong model (its sentences found in the essay request), and the estimated cost with and
@@ -129,10 +130,16 @@ def main() -> None:
         with StandIn(responder=realistic_notes) as server:
             os.environ.update(server.env("bench-key"))
             drafts = one_run(SEED, Path(tmp) / "cache-drafts", server, EssaySettings(drafts=3))
+        with StandIn(responder=realistic_notes) as server:
+            os.environ.update(server.env("bench-key"))
+            impostor = one_run(SEED, Path(tmp) / "cache-impostor", server,
+                               EssaySettings(impostor_draft=True))
     print(json.dumps({
         "benchmark": "essay_economics", "models": "the table's defaults and prices",
         "first_episode": first, "next_episode_same_samples": second,
         "first_episode_read_through_notes": notes, "first_episode_three_drafts": drafts,
+        "first_episode_with_impostor_draft": impostor,
+        "impostor_draft_adds_usd": round(impostor["cost_usd"] - first["cost_usd"], 4),
         "prompt_caching_saves_on_next_episode": round(
             1 - second["cost_usd"] / second["cost_without_prompt_caching_usd"], 3),
     }, indent=2))
