@@ -4,6 +4,8 @@ transactions and copies on a connection."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ghost.errors import InputError
@@ -61,9 +63,24 @@ MESSAGE_COLUMNS = (
     "cc_t", "date", "in_reply_to", "refs", "thread_id", "is_bulk", "n_attachments",
     "attachments", "body", "source", "offset", "size",
 )
+SOURCE_UPSERT = (
+    "INSERT INTO sources(path, size, mtime, head_hash, tail_hash, offset, messages, updated) "
+    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
+    "mtime=excluded.mtime, head_hash=excluded.head_hash, tail_hash=excluded.tail_hash, "
+    "offset=excluded.offset, messages=sources.messages+excluded.messages, "
+    "updated=excluded.updated")
 FTS_COLUMNS = ("subject", "body", "from_t", "to_t", "cc_t")
 # bm25 weights, in FTS_COLUMNS order: a hit in the subject or sender counts more.
 BM25_WEIGHTS = (4.0, 1.0, 2.0, 1.0, 0.5)
+
+
+_CACHE_KIB = 32_000  # ~32 MB page cache
+_BULK_CACHE_KIB = 64_000  # while adding: the Message-ID and thread indexes stay in memory
+_BULK_CHECKPOINT_PAGES = 16_384  # while adding: checkpoint the WAL every 64 MB, not 4 MB
+# FTS5 keeps new terms in memory up to this size before it writes a segment (default 1 MB):
+# fewer, larger segments cost less to write and to merge.
+_FTS_HASH_BYTES = 1 << 20
+_BULK_FTS_HASH_BYTES = 16 << 20
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -72,7 +89,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-32000")  # ~32 MB page cache
+    conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.executescript(DDL)
     row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
@@ -96,6 +113,34 @@ def drop_stale_mail(conn: sqlite3.Connection, reader: str) -> bool:
             conn.execute("INSERT INTO mail_fts(mail_fts) VALUES('delete-all')")
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('reader', ?)", (reader,))
     return stale
+
+
+def known_message_ids(conn: sqlite3.Connection, ids: list[str], chunk: int = 500) -> set[str]:
+    """The ones of `ids` the index's messages table holds."""
+    found: set[str] = set()
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        marks = ",".join("?" * len(part))
+        found.update(r[0] for r in conn.execute(
+            f"SELECT message_id FROM messages WHERE message_id IN ({marks})", part))
+    return found
+
+
+@contextmanager
+def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
+    """Settings for one large load (a bigger page cache and FTS5 buffer, rarer WAL
+    checkpoints), put back as they were after it; durability is unchanged."""
+    conn.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_CHECKPOINT_PAGES}")
+    conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES('hashsize', ?)",
+                 (_BULK_FTS_HASH_BYTES,))
+    try:
+        yield
+    finally:
+        conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES('hashsize', ?)",
+                     (_FTS_HASH_BYTES,))
+        conn.execute("PRAGMA wal_autocheckpoint=1000")
+        conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
 
 
 def copy_database(seed: Path, conn: sqlite3.Connection) -> None:
