@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "mail-index.sqlite"
 _HEAD_BYTES = 1 << 20
 _TAIL_BYTES = 1 << 16
-_TRANSACTION_ROWS = 10_000  # messages per write transaction (and progress report)
+_TRANSACTION_ROWS = 5_000  # messages per write transaction (and progress report)
 
 
 def _when(stamp: int | None) -> datetime | None:
