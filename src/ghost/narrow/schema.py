@@ -75,9 +75,8 @@ BM25_WEIGHTS = (4.0, 1.0, 2.0, 1.0, 0.5)
 
 
 _CACHE_KIB = 32_000  # ~32 MB page cache
-_BULK_CHECKPOINT_PAGES = 16_384  # while adding: checkpoint the WAL every 64 MB, not 4 MB
-# FTS5 keeps new terms in memory up to this size before it writes a segment (default 1 MB):
-# fewer, larger segments cost less to write and to merge.
+_BULK_CHECKPOINT_PAGES = 16_384
+# FTS5 keeps new terms in memory up to this size before it writes a segment (default 1 MB)
 _FTS_HASH_BYTES = 1 << 20
 _BULK_FTS_HASH_BYTES = 16 << 20
 
@@ -127,8 +126,10 @@ def known_message_ids(conn: sqlite3.Connection, ids: list[str], chunk: int = 500
 
 @contextmanager
 def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
-    """Settings for one large load (a bigger FTS5 buffer, rarer WAL checkpoints), put back
-    as they were after it; durability is unchanged. (A bigger page cache did not pay.)"""
+    """Settings for one large load, back to connect()'s after it (also on an error):
+    a 16 MB FTS5 buffer instead of 1 MB (fewer, larger segments to write and merge) and a
+    WAL checkpoint every 64 MB instead of 4 MB. Durability is unchanged; a bigger page cache
+    did not pay."""
     conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_CHECKPOINT_PAGES}")
     conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES('hashsize', ?)",
                  (_BULK_FTS_HASH_BYTES,))
