@@ -20,12 +20,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_mail.py"
 
 
-def _settings(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    """Page cache, WAL checkpoint interval, FTS5 buffer (1 MiB when never set)."""
-    hashsize = conn.execute("SELECT v FROM mail_fts_config WHERE k='hashsize'").fetchone()
+def _settings(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+    """Page cache, WAL checkpoint interval, FTS5 buffer and automerge (FTS5's defaults,
+    1 MiB and 4, when never set)."""
+    config = dict(conn.execute("SELECT k, v FROM mail_fts_config"))
     return (conn.execute("PRAGMA cache_size").fetchone()[0],
             conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
-            int(hashsize[0]) if hashsize else 1 << 20)
+            int(config.get("hashsize", 1 << 20)), int(config.get("automerge", 4)))
 
 
 def _threads(ix: MailIndex) -> set[frozenset[str]]:
@@ -49,7 +50,7 @@ def test_load_settings_are_put_back(tmp_path: Path) -> None:
     with MailIndex(tmp_path / "cache") as ix:
         before = _settings(ix.conn)
         assert ix.add(FIXTURES / "threads.mbox", workers=1).added > 0
-        assert _settings(ix.conn) == before == (-32000, 1000, 1 << 20)
+        assert _settings(ix.conn) == before == (-32000, 1000, 1 << 20, 4)
 
 
 def test_batches_in_one_transaction_equal_batches_one_by_one(tmp_path: Path) -> None:
@@ -97,6 +98,7 @@ def test_an_add_stopped_half_way_keeps_what_it_committed(tmp_path: Path,
         assert 0 < offset < box.stat().st_size
         rest = ix.add(box, workers=1)
         assert rest.resumed == {str(box.resolve()): offset}
+        ix.conn.execute("INSERT INTO mail_fts(mail_fts) VALUES('integrity-check')")
         assert rest.stats.read + calls[-1] == len(list(_raw_messages(box)))
     with MailIndex(tmp_path / "whole") as whole:
         whole.add(box, workers=1)

@@ -79,6 +79,8 @@ _BULK_CHECKPOINT_PAGES = 16_384
 # FTS5 keeps new terms in memory up to this size before it writes a segment (default 1 MB)
 _FTS_HASH_BYTES = 1 << 20
 _BULK_FTS_HASH_BYTES = 16 << 20
+_FTS_AUTOMERGE = 4  # FTS5's default: merge a level once it holds 4 segments
+_END_MERGE_PAGES = 1 << 20  # no limit in practice: merge until no level holds 4 segments
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -127,18 +129,23 @@ def known_message_ids(conn: sqlite3.Connection, ids: list[str], chunk: int = 500
 @contextmanager
 def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
     """Settings for one large load, back to connect()'s after it (also on an error):
-    a 16 MB FTS5 buffer instead of 1 MB (fewer, larger segments to write and merge) and a
-    WAL checkpoint every 64 MB instead of 4 MB. Durability is unchanged; a bigger page cache
-    did not pay."""
+    a 16 MB FTS5 buffer instead of 1 MB, FTS5 segments merged once at the end instead of
+    after every transaction, a WAL checkpoint every 64 MB instead of 4 MB. Durability is
+    unchanged; a bigger page cache did not pay."""
     conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_CHECKPOINT_PAGES}")
-    conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES('hashsize', ?)",
-                 (_BULK_FTS_HASH_BYTES,))
+    _fts_config(conn, "hashsize", _BULK_FTS_HASH_BYTES)
+    _fts_config(conn, "automerge", 0)
     try:
         yield
+        _fts_config(conn, "merge", _END_MERGE_PAGES)  # what automerge would have merged
     finally:
-        conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES('hashsize', ?)",
-                     (_FTS_HASH_BYTES,))
+        _fts_config(conn, "automerge", _FTS_AUTOMERGE)
+        _fts_config(conn, "hashsize", _FTS_HASH_BYTES)
         conn.execute("PRAGMA wal_autocheckpoint=1000")
+
+
+def _fts_config(conn: sqlite3.Connection, key: str, value: int) -> None:
+    conn.execute("INSERT INTO mail_fts(mail_fts, rank) VALUES(?, ?)", (key, value))
 
 
 def copy_database(seed: Path, conn: sqlite3.Connection) -> None:
