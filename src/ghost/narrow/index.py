@@ -29,6 +29,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,6 @@ from ghost.errors import InputError
 from ghost.ingest.mail.parse import READER_VERSION
 from ghost.ingest.mail.reader import (
     FilesTask,
-    MboxTask,
     Task,
     discover,
     file_tasks,
@@ -52,10 +52,13 @@ from ghost.narrow.rows import RowBatch, run_row_task
 from ghost.narrow.schema import (
     BM25_WEIGHTS,
     MESSAGE_COLUMNS,
+    SOURCE_UPSERT,
     Transaction,
+    bulk_load,
     connect,
     copy_database,
     drop_stale_mail,
+    known_message_ids,
 )
 from ghost.narrow.threading import assign_threads
 
@@ -66,7 +69,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "mail-index.sqlite"
 _HEAD_BYTES = 1 << 20
 _TAIL_BYTES = 1 << 16
-_IN_CHUNK = 500
+_TRANSACTION_ROWS = 5_000  # messages per write transaction (and progress report)
 
 
 def _when(stamp: int | None) -> datetime | None:
@@ -176,10 +179,21 @@ class MailIndex:
         workers = workers if len(tasks) > 1 else 1
         shortcut = str(self.path) if workers > 1 and self.path is not None else None
         parse = functools.partial(run_row_task, db_path=shortcut)
-        for batch in run_tasks(tasks, parse, workers):
-            self._store(batch, report)
-            if progress is not None:
-                progress(report)
+        with bulk_load(self.conn):
+            pending: list[RowBatch] = []
+            rows = 0
+            for batch in run_tasks(tasks, parse, workers):
+                pending.append(batch)
+                rows += len(batch.rows)
+                if rows >= _TRANSACTION_ROWS:
+                    self._store_batches(pending, report)
+                    pending, rows = [], 0
+                    if progress is not None:
+                        progress(report)
+            if pending:
+                self._store_batches(pending, report)
+                if progress is not None:
+                    progress(report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -235,8 +249,15 @@ class MailIndex:
             self.conn.execute("DELETE FROM sources WHERE path=?", (source,))
 
     def _store(self, batch: RowBatch, report: AddReport) -> None:
-        report.stats.merge(batch.stats)
-        rows = batch.rows
+        """Write one parsed batch in its own transaction."""
+        self._store_batches([batch], report)
+
+    def _store_batches(self, batches: list[RowBatch], report: AddReport) -> None:
+        """Write parsed batches (in task order) in one transaction, with how far they read."""
+        rows: list[tuple] = []
+        for batch in batches:
+            report.stats.merge(batch.stats)
+            rows.extend(batch.rows)
         existing = self._existing_ids([r[0] for r in rows])
         fresh: list[tuple] = []
         for row in rows:
@@ -250,9 +271,8 @@ class MailIndex:
             messages: list[tuple] = []
             fts: list[tuple] = []
             people: list[tuple[int, str, int]] = []
+            rid = self._next_id
             for row in fresh:
-                rid = self._next_id
-                self._next_id += 1
                 (mid, synthetic, subject, from_addr, from_name, from_t, to_t, cc_t, date, irt,
                  refs, bulk, n_att, atts, body, src, offset, size, participants, _) = row
                 messages.append((rid, mid, synthetic, subject, from_addr, from_name, from_t,
@@ -260,40 +280,37 @@ class MailIndex:
                                  body, src, offset, size))
                 fts.append((rid, subject, body, from_t, to_t, cc_t))
                 people.extend((rid, addr, role) for addr, role in participants)
+                rid += 1
             marks = ",".join("?" * len(MESSAGE_COLUMNS))
             self.conn.executemany(f"INSERT INTO messages VALUES ({marks})", messages)
             self.conn.executemany("INSERT INTO mail_fts(rowid, subject, body, from_t, to_t, "
                                   "cc_t) VALUES (?,?,?,?,?,?)", fts)
             self.conn.executemany("INSERT INTO participants VALUES (?,?,?)", people)
-            self._record_progress(batch.task, len(fresh))
+            self._record_progress(batches, fresh)
+        self._next_id = rid
         report.added += len(fresh)
 
-    def _record_progress(self, task: Task, added: int) -> None:
-        if isinstance(task, FilesTask):
-            self.conn.executemany("INSERT OR IGNORE INTO files VALUES (?)",
-                                  [(file_key(Path(p)),) for p in task.paths])
-            return
-        assert isinstance(task, MboxTask)
-        path = Path(task.path)
-        st = path.stat()
-        self.conn.execute(
-            "INSERT INTO sources(path, size, mtime, head_hash, tail_hash, offset, messages, "
-            "updated) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
-            "size=excluded.size, mtime=excluded.mtime, head_hash=excluded.head_hash, "
-            "tail_hash=excluded.tail_hash, offset=excluded.offset, "
-            "messages=sources.messages+excluded.messages, updated=excluded.updated",
-            (task.path, st.st_size, st.st_mtime, _file_hash(path, 0, min(task.end, _HEAD_BYTES)),
-             _file_hash(path, task.end - _TAIL_BYTES, min(task.end, _TAIL_BYTES)), task.end,
-             added, time.time()))
+    def _record_progress(self, batches: list[RowBatch], fresh: list[tuple]) -> None:
+        """Remember the files read and, per mbox, the offset its last task read to."""
+        ends: dict[str, int] = {}
+        for batch in batches:
+            task = batch.task
+            if isinstance(task, FilesTask):
+                self.conn.executemany("INSERT OR IGNORE INTO files VALUES (?)",
+                                      [(file_key(Path(p)),) for p in task.paths])
+            else:
+                ends[task.path] = task.end
+        added = Counter(r[15] for r in fresh)
+        for name, end in ends.items():
+            path = Path(name)
+            st = path.stat()
+            self.conn.execute(SOURCE_UPSERT, (
+                name, st.st_size, st.st_mtime, _file_hash(path, 0, min(end, _HEAD_BYTES)),
+                _file_hash(path, end - _TAIL_BYTES, min(end, _TAIL_BYTES)), end,
+                added[name], time.time()))
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for i in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[i : i + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.conn.execute(
-                f"SELECT message_id FROM messages WHERE message_id IN ({marks})", chunk))
-        return found
+        return known_message_ids(self.conn, ids)
 
     def _transaction(self) -> Transaction:
         return Transaction(self.conn)

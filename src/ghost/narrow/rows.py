@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ghost.ingest.mail.reader import Task, run_task
 from ghost.ingest.mail.records import MailRecord, ReadStats
+from ghost.narrow.schema import known_message_ids
 
 
 @dataclass
@@ -73,13 +74,7 @@ def _known_ids(db_path: str, ids: list[str]) -> set[str]:
         except sqlite3.Error:
             return set()
         _readers[db_path] = conn
-    found: set[str] = set()
     try:
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in conn.execute(
-                f"SELECT message_id FROM messages WHERE message_id IN ({marks})", chunk))
+        return known_message_ids(conn, ids)
     except sqlite3.Error:
         return set()
-    return found

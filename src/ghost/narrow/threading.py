@@ -32,9 +32,10 @@ def assign_threads(conn: sqlite3.Connection,
             keys.add(link)
             uf.union(mid, link)
     known = _lookup(conn, list(keys))
+    root_of = {key: uf.find(key) for key in keys}
     tids_of: dict[str, set[int]] = {}
-    for key in keys:
-        tids = tids_of.setdefault(uf.find(key), set())
+    for key, root in root_of.items():
+        tids = tids_of.setdefault(root, set())
         if key in known:
             tids.add(known[key])
     next_tid = (conn.execute("SELECT max(thread_id) FROM thread_map").fetchone()[0] or 0) + 1
@@ -51,12 +52,12 @@ def assign_threads(conn: sqlite3.Connection,
     for keep, old in merges:
         conn.execute("UPDATE thread_map SET thread_id=? WHERE thread_id=?", (keep, old))
         conn.execute("UPDATE messages SET thread_id=? WHERE thread_id=?", (keep, old))
+    tid_of = {key: chosen[root] for key, root in root_of.items()}
     conn.executemany(
         "INSERT INTO thread_map(mid, thread_id) VALUES (?, ?) "
         "ON CONFLICT(mid) DO UPDATE SET thread_id=excluded.thread_id",
-        [(key, chosen[uf.find(key)]) for key in keys
-         if known.get(key) != chosen[uf.find(key)]])
-    return {mid: chosen[uf.find(mid)] for mid, _ in items}
+        [(key, tid) for key, tid in tid_of.items() if known.get(key) != tid])
+    return {mid: tid_of[mid] for mid, _ in items}
 
 
 def _lookup(conn: sqlite3.Connection, keys: list[str]) -> dict[str, int]:

@@ -54,9 +54,6 @@ _SIGNOFF = re.compile(
     r"(?:\n[^\n]{0,60}){0,4}\s*$",
     re.I,
 )
-_SIGNOFF_WORDS = ("best", "regard", "cheers", "thank", "sincerely", "yours", "br", "rgds",
-                  "grüß", "cordialement")
-_BLANK_RUNS = re.compile(r"\n\n\n+")
 _FOOTER_TAIL = 800  # list footers and phone lines are looked for in the last chars only
 _SIG_TAIL = 2500  # a `-- ` signature of at most 20 lines starts within the last chars
 QUOTE_KEPT_LINES = 6  # of a quoted block an inline answer follows: its last lines are kept
@@ -87,7 +84,7 @@ def clean_body(text: str, deobfuscate_addresses: bool = False, subject: str = ""
     if ">" in text:
         text = _strip_quotes(text)
     if " \n" in text or "\t\n" in text:
-        text = "\n".join([line.rstrip() for line in text.split("\n")])
+        text = "\n".join(map(str.rstrip, text.split("\n")))
     text += "\n"
     if "Orig" in text or "___" in text or "\nFrom:" in text:
         m = _ORIGINAL.search(text)
@@ -98,8 +95,8 @@ def clean_body(text: str, deobfuscate_addresses: bool = False, subject: str = ""
     text = strip_signature(text)
     if deobfuscate_addresses:
         text = deobfuscate(text)
-    if "\n\n\n" in text:
-        text = _BLANK_RUNS.sub("\n\n", text)
+    while "\n\n\n" in text:  # runs of blank lines to one (str.replace beats a regex here)
+        text = text.replace("\n\n\n", "\n\n")
     return text.strip()
 
 
@@ -126,20 +123,24 @@ def _answered(text: str, end: int) -> bool:
     """Whether own text of some words follows the quote ending at `end`, before the next
     quote, an attribution or a signature: an inline answer. Looks at the next lines only."""
     nxt = _QUOTE_START.search(text, end, end + _ANSWER_WINDOW)
-    after = text[end : nxt.start() if nxt else end + _ANSWER_WINDOW]
-    for line in after.split("\n"):
-        stripped = line.strip()
+    stop = nxt.start() if nxt else min(end + _ANSWER_WINDOW, len(text))
+    pos = end
+    while True:  # line by line: the answer, if any, is in the first few
+        nl = text.find("\n", pos, stop)
+        stripped = text[pos : nl if nl >= 0 else stop].strip()
         if stripped == "--" or stripped.startswith(_PHONE_LINES):
             return False
-        if stripped.count(" ") >= 1 and not stripped.endswith(":"):
+        if " " in stripped and not stripped.endswith(":"):
             return True
-    return False
+        if nl < 0:
+            return False
+        pos = nl + 1
 
 
 def _kept_quote(block: str) -> str:
     """The last lines of a quoted block (`>` marks kept), a `> …` line where some were cut."""
     tail = block.rsplit("\n", 4 * QUOTE_KEPT_LINES)  # enough lines, blank ones among them
-    lines = [ln.strip() for ln in tail if ln.strip().strip(">").strip()]
+    lines = [s for s in map(str.strip, tail) if s.strip(">").strip()]
     kept = lines[-QUOTE_KEPT_LINES:]
     if len(tail) > 4 * QUOTE_KEPT_LINES or len(lines) > len(kept):
         kept.insert(0, "> …")
@@ -199,8 +200,8 @@ def strip_signature(text: str) -> str:
     cut = max(len(text) - _FOOTER_TAIL, 0)
     tail = text[cut:]
     if "___" in tail or "You received" in tail or "Sent " in tail or "Get Outlook" in tail:
-        tail = _LIST_FOOTER.sub("", tail)
-        tail = _GROUPS_FOOTER.sub("", tail)
+        tail = _LIST_FOOTER.sub("", tail) if "___" in tail else tail
+        tail = _GROUPS_FOOTER.sub("", tail) if "You received" in tail else tail
         tail = _MOBILE.sub("", tail)
         text = text[:cut] + tail
     cut = max(len(text) - _SIG_TAIL, 0)
@@ -211,18 +212,24 @@ def strip_signature(text: str) -> str:
             rest = [ln for ln in text[last.end() :].split("\n") if ln.strip()]
             if len(rest) <= (20 if last.group().endswith(" ") else 8):
                 text = text[: last.start() + 1]
-    cut = len(text)
-    while cut and text[cut - 1] in " \n\t":
-        cut -= 1
+    cut = len(text.rstrip(" \n\t"))
     for _ in range(6):  # the sign-off is within the last 6 lines
         cut = text.rfind("\n", 0, cut)
         if cut <= 0:
             cut = 0
             break
     tail = text[cut:].lower()
-    if not any(word in tail for word in _SIGNOFF_WORDS):
+    if not _has_signoff_word(tail):
         return text
     m = _SIGNOFF.search(text, cut)
     if m and m.start() > 0 and text[: m.start()].strip():
         text = text[: m.start() + 1]
     return text
+
+
+def _has_signoff_word(tail: str) -> bool:
+    """Whether a lower-cased tail holds a word a sign-off line starts with (spelled out:
+    this runs on every body)."""
+    return ("br" in tail or "best" in tail or "regard" in tail or "thank" in tail
+            or "cheers" in tail or "yours" in tail or "sincerely" in tail or "rgds" in tail
+            or "cordialement" in tail or "grüß" in tail)

@@ -79,7 +79,7 @@ def split_forward(text: str, *, is_forward_subject: bool) -> tuple[str, Forward 
     """
     probe = text if text.startswith("\n") else "\n" + text
     shift = 0 if text.startswith("\n") else 1
-    marker = _MARKER.search(probe) if any(h in probe for h in _HINTS) else None
+    marker = _MARKER.search(probe) if _has_hint(probe) else None
     if marker is None and is_forward_subject:
         marker = _OUTLOOK.search(probe)
     if marker is None:
@@ -93,6 +93,13 @@ def split_forward(text: str, *, is_forward_subject: bool) -> tuple[str, Forward 
     block = Forward(start, body_at, sender, _iso(fields.get("date", "")),
                     fields.get("subject", ""))
     return text[:start] + "\n", block
+
+
+def _has_hint(text: str) -> bool:
+    """Whether `text` holds a word of _HINTS (spelled out: this runs on every body)."""
+    return ("orwarded message" in text or "orwarded Message" in text
+            or "ORWARDED MESSAGE" in text or "eitergeleitete" in text or "reenviado" in text
+            or (not text.isascii() and ("transféré" in text or "réexpédié" in text)))
 
 
 def render_forward(block: Forward, body: str) -> str:

@@ -218,7 +218,4 @@ def message_ids(value: str) -> list[str]:
     """Message-IDs (without <>) in a Message-ID, In-Reply-To or References value."""
     if not value:
         return []
-    found = _ANGLE_ID.findall(value)
-    if not found:
-        found = _BARE_ID.findall(value)
-    return [mid.strip() for mid in found if mid.strip()]
+    return _ANGLE_ID.findall(value) or _BARE_ID.findall(value)  # neither holds spaces

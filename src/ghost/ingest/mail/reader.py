@@ -174,7 +174,7 @@ def run_task(task: Task) -> TaskResult:
 def run_tasks(tasks: Iterable[Task], fn: Callable[[Task], R], workers: int = 1) -> Iterator[R]:
     """`fn(task)` for each task, in order; with workers > 1 on a process pool (fork).
 
-    At most 2 * workers tasks are in flight, so memory stays flat when the consumer (the
+    At most workers + 1 tasks are in flight, so memory stays flat when the consumer (the
     index) is slower than the parsers.
     """
     if workers <= 1:
@@ -190,7 +190,7 @@ def run_tasks(tasks: Iterable[Task], fn: Callable[[Task], R], workers: int = 1) 
         todo = iter(tasks)
         for task in todo:
             pending.append(pool.apply_async(fn, (task,)))
-            if len(pending) >= 2 * workers:
+            if len(pending) > workers:
                 break
         while pending:
             result = pending.popleft().get()
