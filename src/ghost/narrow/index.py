@@ -23,7 +23,6 @@ files) 0600, as in the rest of the cache (narrow/private.py).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ from ghost.ingest.mail.reader import (
 )
 from ghost.narrow.private import SIDE_FILES, private_dir, private_file, tighten
 from ghost.narrow.query import compile_query
+from ghost.narrow.read_marks import file_key, grew_from, marks
 from ghost.narrow.results import AddReport, Hit, StoredMessage
 from ghost.narrow.rows import RowBatch, run_row_task
 from ghost.narrow.schema import (
@@ -67,27 +67,11 @@ __all__ = ["AddReport", "Hit", "MailIndex", "StoredMessage", "file_key"]
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "mail-index.sqlite"
-_HEAD_BYTES = 1 << 20
-_TAIL_BYTES = 1 << 16
 _TRANSACTION_ROWS = 5_000  # messages per write transaction (and progress report)
 
 
 def _when(stamp: int | None) -> datetime | None:
     return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
-
-
-def _file_hash(path: Path, start: int, length: int) -> str:
-    with open(path, "rb") as fh:
-        fh.seek(max(start, 0))
-        return hashlib.sha256(fh.read(length)).hexdigest()
-
-
-def file_key(path: Path) -> str:
-    """Key of a one-message file: Maildir names minus their flags, across cur/ and new/."""
-    parent = path.parent
-    if parent.name in ("cur", "new"):
-        return f"{parent.parent}/{path.name.split(':', 1)[0]}"
-    return str(path)
 
 
 class MailIndex:
@@ -224,8 +208,7 @@ class MailIndex:
             if st.st_size == offset and st.st_mtime == mtime:
                 report.resumed[str(path)] = offset
                 return []
-            if (st.st_size >= offset and head == _file_hash(path, 0, min(offset, _HEAD_BYTES))
-                    and tail == _file_hash(path, offset - _TAIL_BYTES, min(offset, _TAIL_BYTES))):
+            if grew_from(path, offset, head, tail):
                 start = offset
                 report.resumed[str(path)] = offset
             else:
@@ -305,8 +288,7 @@ class MailIndex:
             path = Path(name)
             st = path.stat()
             self.conn.execute(SOURCE_UPSERT, (
-                name, st.st_size, st.st_mtime, _file_hash(path, 0, min(end, _HEAD_BYTES)),
-                _file_hash(path, end - _TAIL_BYTES, min(end, _TAIL_BYTES)), end,
+                name, st.st_size, st.st_mtime, *marks(path, end), end,
                 added[name], time.time()))
 
     def _existing_ids(self, ids: list[str]) -> set[str]:

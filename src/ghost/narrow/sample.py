@@ -23,7 +23,6 @@ an older thread is then planned as a thread of its own. Nothing is written to th
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -35,7 +34,8 @@ from ghost.errors import InputError
 from ghost.ingest.mail.parse import READER_VERSION
 from ghost.ingest.mail.reader import FilesTask, MboxTask, Task, discover, mbox_tasks
 from ghost.ingest.mail.records import ReadStats
-from ghost.narrow.index import INDEX_FILE, AddReport, MailIndex, file_key
+from ghost.narrow.index import INDEX_FILE, AddReport, MailIndex
+from ghost.narrow.read_marks import file_key, grew_from
 
 SAMPLE_MESSAGES = 2_000
 SAMPLE_BYTES = 16 * 1024 * 1024
@@ -43,8 +43,6 @@ SAMPLE_WINDOWS = 64
 SEED_BYTES = 256 * 1024 * 1024
 FILES_PER_STEP = 50
 # As MailIndex checks a grown mbox: hashes of its head and of the bytes before the offset.
-_HEAD_BYTES = 1 << 20
-_TAIL_BYTES = 1 << 16
 _UNSAMPLED = 1 << 62
 
 
@@ -177,12 +175,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _file_hash(path: Path, start: int, length: int) -> str:
-    with open(path, "rb") as fh:
-        fh.seek(max(start, 0))
-        return hashlib.sha256(fh.read(length)).hexdigest()
-
-
 def pending_mail(mailbox: Path, stored: MailIndex | None) -> Pending:
     """The mail under `mailbox` that `stored` (None: no index) does not hold, judged as
     MailIndex.add judges it: a grown mbox from its offset, a replaced one from the start."""
@@ -198,9 +190,7 @@ def pending_mail(mailbox: Path, stored: MailIndex | None) -> Pending:
             mtime, head, tail, offset = row
             if st.st_size == offset and st.st_mtime == mtime:
                 continue
-            if (st.st_size >= offset and head == _file_hash(mbox, 0, min(offset, _HEAD_BYTES))
-                    and tail == _file_hash(mbox, offset - _TAIL_BYTES,
-                                           min(offset, _TAIL_BYTES))):
+            if grew_from(mbox, offset, head, tail):
                 start = offset
             else:
                 found.replaced.append(str(mbox))
