@@ -149,3 +149,26 @@ def test_a_terminal_gets_bars_for_indexing_and_triage(standin: StandIn, tmp_path
     for stage in ("indexing MB", "triage", "map", "reduce"):
         assert stage in screen, stage
     assert "━" in screen and "triage 1/" not in screen
+
+
+def test_indexing_a_grown_mailbox_counts_only_its_new_part(tmp_path: Path) -> None:
+    from test_profile_e2e import message
+
+    def messages(first: int, count: int) -> str:
+        body = "A long line of ordinary mail text, repeated to make the box weigh. " * 150
+        return "".join(message(f"m{i}@example.org", "Ann <ann@example.org>", f"Note {i}",
+                               body, "Mon, 03 Feb 2025 09:00:00 +0000")
+                       for i in range(first, first + count))
+
+    box = tmp_path / "inbox.mbox"
+    box.write_text(messages(0, 600))  # ~6 MB
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    first = run_cli("mail", "index", box, *cache)
+    assert first.exit_code == 0, first.output
+    with box.open("a") as out:
+        out.write(messages(600, 200))  # ~2 MB more
+    grown = run_cli("mail", "index", box, *cache)
+    assert grown.exit_code == 0, grown.output
+    totals = {int(m) for m in re.findall(r"indexing MB \d+/(\d+)", first.stderr)}
+    assert totals == {6}, first.stderr
+    assert set(re.findall(r"indexing MB \d+/(\d+)", grown.stderr)) == {"2"}, grown.stderr

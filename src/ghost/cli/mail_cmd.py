@@ -45,7 +45,7 @@ def index_cmd(
             raise InputError(f"{mailbox}: no such mailbox")
         with open_mailbox(cache_root(cache_dir), mailbox) as index:
             try:
-                report = index.add(progress=indexing_progress(mailbox, console.progress))
+                report = index.add(progress=indexing_progress(console.progress))
             finally:
                 console.clear_progress()
             stats = index.stats()

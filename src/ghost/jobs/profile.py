@@ -100,7 +100,7 @@ def open_index(session: Session, mailbox: Path) -> tuple[MailIndex, AddReport]:
     """The mailbox's own index, brought up to date: the only mail the profile can see."""
     index = open_mailbox(session.cache_dir, mailbox)
     try:
-        return index, index.add(progress=indexing_progress(mailbox, session.tell))
+        return index, index.add(progress=indexing_progress(session.tell))
     except BaseException:
         index.close()
         raise

@@ -43,6 +43,7 @@ from ghost.ingest.mail.reader import (
     file_tasks,
     mbox_tasks,
     run_tasks,
+    task_bytes,
 )
 from ghost.narrow.private import SIDE_FILES, private_dir, private_file, tighten
 from ghost.narrow.query import compile_query
@@ -160,6 +161,7 @@ class MailIndex:
             else:
                 fresh.append(f.resolve())
         tasks.extend(file_tasks(fresh))
+        report.bytes_planned = sum(map(task_bytes, tasks))
         workers = workers if len(tasks) > 1 else 1
         shortcut = str(self.path) if workers > 1 and self.path is not None else None
         parse = functools.partial(run_row_task, db_path=shortcut)

@@ -136,13 +136,12 @@ def _peek(db: Path) -> tuple[str | None, int | None]:
     return (row[0] if row else None), int(count)
 
 
-def indexing_progress(mailbox: Path,
-                      tell: Callable[[str, int, int], None]) -> Callable[[AddReport], None]:
-    """A MailIndex.add progress callback that tells megabytes read of the mailbox's size."""
-    files = [mailbox] if mailbox.is_file() else [p for p in mailbox.rglob("*") if p.is_file()]
-    megabytes = max(1, sum(p.stat().st_size for p in files) // 1_000_000)
+def indexing_progress(tell: Callable[[str, int, int], None]) -> Callable[[AddReport], None]:
+    """A MailIndex.add progress callback that tells megabytes read of the new mail's size
+    (a grown mbox: of its new part)."""
 
     def indexed(report: AddReport) -> None:
+        megabytes = max(1, report.bytes_planned // 1_000_000)
         tell("indexing MB", min(megabytes, report.stats.bytes_read // 1_000_000), megabytes)
 
     return indexed

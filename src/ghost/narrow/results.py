@@ -51,3 +51,4 @@ class AddReport:
     resumed: dict[str, int] = field(default_factory=dict)  # mbox -> offset it resumed from
     replaced: list[str] = field(default_factory=list)  # mbox files re-read from the start
     seconds: float = 0.0
+    bytes_planned: int = 0  # bytes of new mail this add reads (progress: of how much)

@@ -56,6 +56,20 @@ class TaskResult:
     stats: ReadStats = field(default_factory=ReadStats)
 
 
+def task_bytes(task: Task) -> int:
+    """The bytes of mail a task reads: its byte range, or its files' sizes."""
+    if isinstance(task, MboxTask):
+        return task.end - task.start
+    return sum(_size(p) for p in task.paths)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # gone since it was found: reading it will say so
+        return 0
+
+
 def kind_of_file(path: Path) -> str:
     """'mbox', 'message', or a reason the file is not mail ('empty', 'binary', 'not_mail')."""
     try:
