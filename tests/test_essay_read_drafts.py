@@ -147,7 +147,7 @@ def test_impostors_given_to_the_essay_withhold_sounds_like_from_a_draft_that_rea
     others = tmp_path / "other-writers"
     others.mkdir()
     for name in ("a.md", "b.md", "c.md"):  # another writer who writes just like draft 2
-        (others / name).write_text(close)
+        (others / name).write_text(f"# {name}\n\n{close}")
     with StandIn(responder=drafts_of_varying_voice(close)) as server:
         for name, value in server.env("k-test-123456").items():
             monkeypatch.setenv(name, value)

@@ -85,6 +85,17 @@ def test_decide_thresholds() -> None:
     assert decide(0.0, 0.0, 5.0) == DOES_NOT
 
 
+def test_impostors_never_soften_a_rejection() -> None:
+    """Impostor texts can only hold a draft back: a draft that does not sound like the host
+    from samples alone does not with one plain text, or a set of texts, given as impostors."""
+    samples = host_essays()[:8]
+    draft = (REPO / "README.md").read_text()[:6000]
+    episode = (REPO / "corpora" / "episode-042.txt").read_text()
+    parts = [episode[i * len(episode) // 5:(i + 1) * len(episode) // 5] for i in range(5)]
+    for impostors in ([], ["A short plain text about nothing much at all."], parts):
+        assert score_draft(draft, samples, impostors=impostors).verdict == DOES_NOT
+
+
 def test_rank_key_orders_by_verdict_then_score_then_cliches() -> None:
     essays = host_essays()
     base = score_draft(essays[-1], essays[:-1])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
+from typing import Any
 
 REDACTED = "[REDACTED]"
 
@@ -41,12 +43,25 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class CurrentStderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record comes: a caller that swaps it (a test
+    runner, an embedding program) never leaves ghost writing to a closed stream."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(verbose: int, quiet: bool, secrets: Iterable[str],
                       log_file: str | None = None) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else \
         logging.INFO if verbose == 1 else logging.WARNING
     redact = RedactSecrets(secrets)
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [CurrentStderr()]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     root = logging.getLogger()

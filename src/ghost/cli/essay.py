@@ -61,7 +61,7 @@ def essay(
     if read not in ("auto", "full", "notes"):
         raise InputError("--read must be auto, full or notes")
     from ghost.cli.jobs import execute
-    from ghost.ingest.samples import load_samples
+    from ghost.ingest.samples import load_impostors, load_samples
     from ghost.jobs.essay import EssayJob, EssaySettings, notes_path
 
     console, options, output = ctx.console, ctx.options, ctx.output
@@ -73,10 +73,11 @@ def essay(
                                            "the screen examples file": screen_examples_path},
                              folders={"the samples folder": samples}, called=called)
     options.screen, options.screen_examples = screen, screen_examples
-    loaded, skipped = load_samples(samples)
+    loaded, skipped = load_samples(samples, exclude=[impostors] if impostors else [])
     for path, reason in skipped:
         console.info(f"skipped sample {path}: {reason}")
-    others = tuple(s.text for s in load_samples(impostors)[0]) if impostors else ()
+    others = (load_impostors(impostors, called="--impostors", samples=loaded)
+              if impostors else ())
     settings = EssaySettings(words=words, read=read, drafts=drafts, revise=revise,
                              samples_budget=samples_budget, first_draft=draft,
                              impostors=others, impostor_draft=impostor_draft)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -16,6 +17,8 @@ from ghost.write.markdown import is_ghost_text
 
 SAMPLE_SUFFIXES = (".md", ".markdown", ".txt")
 WRITTEN_BY_GHOST = "written by ghost"  # how a skipped sample that ghost wrote is reported
+
+log = logging.getLogger(__name__)
 
 _DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -71,6 +74,29 @@ def load_samples(folder: str | Path, *, exclude: Iterable[Path] = ()
         raise InputError(f"{root}: no usable style samples{detail}; add past essays as "
                          f"{', '.join(SAMPLE_SUFFIXES)} files")
     return samples, skipped
+
+
+def load_impostors(folder: str | Path, *, called: str,
+                   samples: Iterable[Sample] = ()) -> tuple[str, ...]:
+    """Other writers' texts for the style check, read like samples: errors name the setting
+    (`called`, e.g. "--impostors"), skipped files are logged, and a text that is also one of
+    the author's `samples` is dropped (it would make the author their own impostor)."""
+    try:
+        found, skipped = load_samples(folder)
+    except InputError as exc:
+        raise InputError(f"{called} (other writers' texts): "
+                         + str(exc).split("; ")[0]) from None
+    for path, reason in skipped:
+        log.warning("skipped impostor text %s: %s", path, reason)
+    own = {s.sha256 for s in samples}
+    kept = tuple(s.text for s in found if s.sha256 not in own)
+    if not kept:
+        raise InputError(f"{called} (other writers' texts): {folder}: every text there is "
+                         "also among the samples; give other writers' texts")
+    if len(kept) < len(found):
+        log.warning("%s: %d text(s) also among the samples were left out", called,
+                    len(found) - len(kept))
+    return kept
 
 
 def order_samples_by_recency(samples: Iterable[Sample]) -> list[Sample]:

@@ -23,26 +23,33 @@ STAGE = "impostor"
 ROLE = "map"            # the cheap model writes it
 CONTEXT_SHARE = 0.5     # of the cheap model's context the transcript may take
 OUTPUT_PER_WORD = 1.6   # tokens of reply per word asked
+# The cap the call asks for: generous, since a reply cut off is never cached (a cheap model
+# often overshoots a short target) and would be paid for again on every run.
+MAX_OUTPUT_PER_WORD = 3.0
+MAX_OUTPUT_ROOM = 400
 NOTE = ("a plain essay the cheap model writes without the samples: a draft nearer to it than "
         "to the host's essays cannot sound like the host")
 
 
 def plain_request(session: Session, source: Source, *, words: int, transcript: str = "",
                   notes: str = "") -> Request:
-    """The call; a transcript longer than CONTEXT_SHARE of the cheap model's context is cut
-    (the plain essay stands for a generic voice on this topic, not for every fact)."""
+    """The call; a transcript or notes longer than CONTEXT_SHARE of the cheap model's context
+    are cut (the plain essay stands for a generic voice on this topic, not for every fact)."""
     info = session.info(ROLE)
     count = counter_for(info.tokenizer, info.token_margin)
     room = int(info.context * CONTEXT_SHARE)
-    cut = False
-    if transcript and count(transcript) > room:
-        transcript = transcript[: len(transcript) * room // count(transcript)]
-        cut = True
+
+    def fitted(text: str) -> str:
+        tokens = count(text) if text else 0
+        return text[: len(text) * room // tokens] if tokens > room else text
+
+    cut = fitted(transcript) != transcript or fitted(notes) != notes
+    transcript, notes = fitted(transcript), fitted(notes)
     system = session.templates.file(TEMPLATE, "system", {})
     user = session.templates.file(TEMPLATE, "episode", {
         "title": source.title, "transcript": transcript, "notes": notes, "cut": cut,
         "target_words": words})
-    max_tokens = min(int(words * OUTPUT_PER_WORD) + 200, info.max_output)
+    max_tokens = min(int(words * MAX_OUTPUT_PER_WORD) + MAX_OUTPUT_ROOM, info.max_output)
     return Request(system, (Message.user(user),), max_tokens=max_tokens, temperature=0.7,
                    stage=STAGE)
 

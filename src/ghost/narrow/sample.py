@@ -24,6 +24,7 @@ an older thread is then planned as a thread of its own. Nothing is written to th
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,6 @@ SAMPLE_BYTES = 16 * 1024 * 1024
 SAMPLE_WINDOWS = 64
 SEED_BYTES = 256 * 1024 * 1024
 FILES_PER_STEP = 50
-# As MailIndex checks a grown mbox: hashes of its head and of the bytes before the offset.
 _UNSAMPLED = 1 << 62
 
 
@@ -52,8 +52,12 @@ class ReadOnlyIndex(MailIndex):
     def __init__(self, db: Path, mailbox: str | Path) -> None:
         super().__init__(None, mailbox=mailbox)  # an empty temporary one, then the stored file
         self.conn.close()
-        self.conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True,
-                                    isolation_level=None, check_same_thread=False)
+        # Read-only SQLite still makes the -wal/-shm side files of a WAL database (empty); in a
+        # folder ghost may not write, nobody is writing the index either: read it immutable.
+        writable = os.access(db.parent, os.W_OK)
+        uri = db.resolve().as_uri() + ("?mode=ro" if writable else "?mode=ro&immutable=1")
+        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                    check_same_thread=False)
         self.path = db
 
 

@@ -137,7 +137,8 @@ class StyleReport:
             lines.append("  Nearer to the other writers' texts given than to your samples.")
         elif self.nearer_impostors is None and self.verdict == SOUNDS_LIKE:
             lines.append("  Checked against general English only: a writer of your genre with "
-                         "a close style can pass; --impostors DIR (their texts) rules them out.")
+                         "a close style can pass; their texts as impostors rule them out "
+                         "(--impostors DIR, [samples] impostors; ghost essay: --impostor-draft).")
         if self.cliches:
             lines.append(f"  Generic AI phrasing your samples never use ({self.cliche_rate:.1f} "
                          "per 1000 words): " + ", ".join(f'"{c}"' for c in self.cliches))

@@ -80,13 +80,15 @@ def score_draft(draft: str, samples: Sequence[str], *, max_words: int = MAX_WORD
     nearer = _nearer_impostors(draft, samples, impostors, max_words)
     verdict = UNKNOWN
     if draft_f.n_words >= MIN_VERDICT_WORDS and spread and evidence_spread:
-        # With impostor texts the comparison with them rejects close writers, so the
-        # thresholds may allow for how little a few samples say about the author's spread;
-        # without them that tightness is what rejects other writers.
-        widen = few_samples_widening(len(feats)) if nearer is not None else 1.0
-        verdict = decide(evidence_spread.robust_z(evidence) / widen,
-                         spread.robust_z(score) / widen, scan.rate,
-                         nearer_impostors=bool(nearer))
+        # With a set of impostor texts the comparison with them rejects close writers, so
+        # "sounds like" may allow for how little a few samples say about the author's spread;
+        # without them (or with one plain draft) that tightness is what rejects other writers.
+        # The "does not" limits never move: impostors must not soften a rejection.
+        genre_set = sum(1 for t in impostors if _features(t).n_words) >= MIN_SPREAD_SAMPLES
+        sounds_like_z = min(SOUNDS_LIKE_EVIDENCE_Z * few_samples_widening(len(feats)),
+                            DOES_NOT_EVIDENCE_Z) if genre_set else SOUNDS_LIKE_EVIDENCE_Z
+        verdict = decide(evidence_spread.robust_z(evidence), spread.robust_z(score),
+                         scan.rate, nearer_impostors=bool(nearer), sounds_like_z=sounds_like_z)
     notes = _notes(feats, len(samples), draft_f, space, spread)
     return StyleReport(
         verdict=verdict, draft_delta=score, spread=spread,
@@ -113,9 +115,11 @@ def few_samples_widening(n: int, z: float = SOUNDS_LIKE_EVIDENCE_Z) -> float:
 
 
 def decide(evidence_z: float, delta_z: float, cliche_rate: float, *,
-           nearer_impostors: bool = False) -> str:
+           nearer_impostors: bool = False,
+           sounds_like_z: float = SOUNDS_LIKE_EVIDENCE_Z) -> str:
     """The verdict from the calibrated evidence, the Delta z, the cliché rate and (when
     impostor texts were given) whether the draft is nearer to them than to the author.
+    `sounds_like_z`: the evidence up to which a draft may sound like the author.
 
     >>> decide(1.2, 0.5, 0.0), decide(1.2, 0.5, 2.5), decide(3.0, 0.5, 0.0)
     ('sounds like the author', 'borderline', 'borderline')
@@ -125,7 +129,7 @@ def decide(evidence_z: float, delta_z: float, cliche_rate: float, *,
     if (evidence_z > DOES_NOT_EVIDENCE_Z or delta_z > BORDERLINE_Z
             or cliche_rate >= cliche.DOES_NOT_RATE):
         return DOES_NOT
-    if (evidence_z > SOUNDS_LIKE_EVIDENCE_Z or cliche_rate >= cliche.BORDERLINE_RATE
+    if (evidence_z > sounds_like_z or cliche_rate >= cliche.BORDERLINE_RATE
             or nearer_impostors):
         return BORDERLINE
     return SOUNDS_LIKE

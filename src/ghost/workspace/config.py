@@ -112,15 +112,13 @@ class WorkspaceConfig:
     impostors: Path | None = None  # other writers' texts for the style check
     essay_impostor_draft: bool = False
 
-    def essay_settings(self) -> EssaySettings:
-        """What each episode's essay asks for."""
-        from ghost.ingest.samples import load_samples
+    def essay_settings(self, impostors: tuple[str, ...] = ()) -> EssaySettings:
+        """What each episode's essay asks for; `impostors`: the texts of [samples] impostors."""
         from ghost.jobs.essay_plan import EssaySettings
 
-        others = tuple(s.text for s in load_samples(self.impostors)[0]) if self.impostors else ()
         return EssaySettings(words=self.essay_words, read=self.essay_read,
                              drafts=self.essay_drafts, revise=self.essay_revise,
-                             impostors=others, impostor_draft=self.essay_impostor_draft)
+                             impostors=impostors, impostor_draft=self.essay_impostor_draft)
 
     @property
     def state_dir(self) -> Path:

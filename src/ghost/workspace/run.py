@@ -23,7 +23,7 @@ from ghost.errors import (
     CredentialsError,
     GhostError,
 )
-from ghost.ingest.samples import WRITTEN_BY_GHOST, Sample, load_samples
+from ghost.ingest.samples import WRITTEN_BY_GHOST, Sample, load_impostors, load_samples
 from ghost.jobs.collect import CollectBatchesJob
 from ghost.jobs.episode import EpisodeJob
 from ghost.jobs.runner import Hooks, JobRun
@@ -103,6 +103,9 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
         return report
     _check_keys(config)  # a missing key is the config's fault, not each episode's
     samples = _samples(config) if "essay" in config.make else []
+    impostors = (load_impostors(config.impostors, called="ghost.toml [samples] impostors",
+                                samples=samples)
+                 if config.impostors and "essay" in config.make else ())
     config.outputs.mkdir(parents=True, exist_ok=True)
 
     for path, name, digest in todo:
@@ -115,7 +118,7 @@ def _run_locked(config: WorkspaceConfig, state: WorkspaceState, *, batch: bool,
         # An episode with a batch already sent finishes through it, even without --batch:
         # sending its calls again one by one would pay for them twice.
         owned = any(r.owner == name for r in batches.pending())
-        job = Job(path, name, digest, samples, budget, batch or owned)
+        job = Job(path, name, digest, samples, budget, batch or owned, impostors)
         try:
             entry = _process(config, job, report, say, spent)
         except StopRun as halt:
@@ -135,6 +138,7 @@ class Job:
     samples: list[Sample]
     budget: float | None
     batch: bool
+    impostors: tuple[str, ...] = ()  # other writers' texts for the style check
 
 
 def _collect_orphans(config: WorkspaceConfig, batches: BatchStore, names: set[str],
@@ -188,7 +192,8 @@ def _remaining_budget(config: WorkspaceConfig, state: WorkspaceState, spent_this
 
 
 def _samples(config: WorkspaceConfig) -> list[Sample]:
-    samples, skipped = load_samples(config.samples, exclude=[config.outputs])
+    outside = [config.outputs, *([config.impostors] if config.impostors else [])]
+    samples, skipped = load_samples(config.samples, exclude=outside)
     for path, reason in skipped:  # ghost's own essays among the samples: expected, quietly
         quiet = reason.startswith(WRITTEN_BY_GHOST)
         (log.debug if quiet else log.warning)("skipped sample %s: %s", path, reason)
@@ -214,7 +219,8 @@ class StopRun(Exception):
 def _process(config: WorkspaceConfig, job: Job, report: RunReport,
              say: Callable[[str], None], spent: Callable[[float], None]) -> EpisodeState:
     run = JobRun(EpisodeJob(job.path, job.name, config.make, job.samples,
-                            summary_words=config.summary_words, essay=config.essay_settings()),
+                            summary_words=config.summary_words,
+                            essay=config.essay_settings(job.impostors)),
                  _options(config, job.budget, job.batch),
                  Hooks(spent=spent, say=say,
                        progress=Milestones(lambda line: say(f"{job.name} {line}")),
