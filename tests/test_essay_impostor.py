@@ -73,3 +73,19 @@ def test_a_draft_that_reads_like_the_plain_essay_does_not_sound_like_the_host(
     assert json.loads(plain.stdout)["style"]["verdict"] == "sounds like the author"
     report = json.loads(checked.stdout)["style"]
     assert report["nearer_impostors"] is True and report["verdict"] != "sounds like the author"
+
+
+def test_a_plain_essay_longer_than_asked_is_still_paid_once(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples, _ = load_samples(CORPUS_SAMPLES)
+    overshoot = "# Plain\n\n" + "A plain essay that runs on. " * 45  # ~300 tokens for 40 words
+    with StandIn(responder=writes(samples[3].text, overshoot)) as server:
+        for name, value in server.env("k-test-123456").items():
+            monkeypatch.setenv(name, value)
+        for _ in range(2):
+            result = run_essay(CORPUS_SAMPLES, TRANSCRIPT, tmp_path, "--impostor-draft",
+                               "--words", "40", "--json")
+            assert result.exit_code == 0, result.output
+        plain = plain_requests(server)
+    assert len(plain) == 1  # a reply cut off at its cap would not be cached: paid every run
+    assert json.loads(result.stdout)["ledger"]["stages"]["impostor"]["cut_off_calls"] == 0

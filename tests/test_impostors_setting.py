@@ -6,8 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import REPO, run_cli
 
+from ghost.errors import InputError
 from ghost.ingest.samples import load_impostors, load_samples
 from standin import StandIn
 from test_essay_e2e import CORPUS_SAMPLES, run_essay
@@ -33,20 +35,13 @@ def test_impostors_drop_the_author_s_own_texts_and_name_the_setting(tmp_path: Pa
     assert load_impostors(others, called="--impostors", samples=samples) == (
         (others / "theirs.md").read_text().strip(),)
     (others / "theirs.md").unlink()
-    try:
+    with pytest.raises(InputError, match="every text there is also among the samples"):
         load_impostors(others, called="--impostors", samples=samples)
-    except Exception as exc:  # noqa: BLE001 - the message is what is checked
-        assert "every text there is also among the samples" in str(exc)
-    else:
-        raise AssertionError("impostors that are all the author's own were accepted")
     (tmp_path / "empty").mkdir()
-    try:
+    with pytest.raises(InputError) as caught:
         load_impostors(tmp_path / "empty", called="ghost.toml [samples] impostors")
-    except Exception as exc:
-        assert str(exc).startswith("ghost.toml [samples] impostors (other writers' texts): ")
-        assert "no usable style samples" in str(exc)
-    else:
-        raise AssertionError("an empty impostors folder was accepted")
+    assert str(caught.value).startswith("ghost.toml [samples] impostors (other writers' texts): ")
+    assert "no usable style samples" in str(caught.value)
 
 
 def workspace(tmp_path: Path, make: str, impostors: str) -> Path:
