@@ -120,7 +120,7 @@ def main() -> None:
     alone = measure(groups, quick="--quick" in sys.argv)
     given = with_impostors(groups)
     result: dict[str, object] = {"headline": {
-        mode: {split: {k: rates[split][k] for k in ("own_rate", "other_rate")}  # type: ignore
+        mode: {split: {k: rates[split][k] for k in ("own_rate", "other_rate")}
                for split in ("tuning", "held_out")}
         for mode, rates in (("without_impostors", alone), ("with_impostors", given))}}
     result.update(alone)

@@ -43,8 +43,9 @@ def plain_request(session: Session, source: Source, *, words: int, transcript: s
         tokens = count(text) if text else 0
         return text[: len(text) * room // tokens] if tokens > room else text
 
-    cut = fitted(transcript) != transcript or fitted(notes) != notes
+    whole = (transcript, notes)
     transcript, notes = fitted(transcript), fitted(notes)
+    cut = (transcript, notes) != whole
     system = session.templates.file(TEMPLATE, "system", {})
     user = session.templates.file(TEMPLATE, "episode", {
         "title": source.title, "transcript": transcript, "notes": notes, "cut": cut,
